@@ -1,0 +1,89 @@
+"""Forward+backward time and peak memory: our SwinUNETR vs MONAI's, same weights, same input.
+
+    python bench/bench_model.py [--device cpu|cuda] [--shapes 64x64x32 224x192x32] [--repeats 3]
+
+Each (implementation, shape) runs in a fresh subprocess so that CPU peak memory is the peak RSS
+increase over the process after model creation (resource.ru_maxrss); on CUDA it is
+torch.cuda.max_memory_allocated. CUDA runs use bf16 autocast. Prints absolute figures and the
+ratios ours / MONAI (target at 224x192x32: time <= 0.9x and memory <= 1.0x on CPU; time <= 0.7x
+on a GPU). Figures are recorded in bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+
+def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> dict:
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    from lascar_ref.models import SwinUNETR
+    if impl == "monai":
+        from monai.networks.nets import SwinUNETR as MonaiSwinUNETR
+        model = MonaiSwinUNETR(in_channels=1, out_channels=1, feature_size=48)
+    else:
+        model = SwinUNETR(feature_size=48)
+    model = model.to(device).train()
+    X, Y, Z = (int(s) for s in shape.split("x"))
+    x = torch.randn(1, 1, X, Y, Z, device=device)
+    cuda = device.startswith("cuda")
+
+    def step():
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
+            loss = model(x).float().square().mean()
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+        if cuda:
+            torch.cuda.synchronize()
+
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step()  # warm-up (allocator, kernels)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    if cuda:
+        peak_mb = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+    return {"impl": impl, "shape": shape, "seconds": min(times), "peak_mb": peak_mb}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--shapes", nargs="+", default=["64x64x32", "224x192x32"])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--worker", nargs=2, metavar=("IMPL", "SHAPE"), help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.worker:
+        print(json.dumps(worker(a.worker[0], a.worker[1], a.device, a.repeats, a.threads)))
+        return
+    import torch
+    print(f"# machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, device {a.device}"
+          + (f" ({torch.cuda.get_device_name()})" if a.device.startswith("cuda") else f", {a.threads} threads"))
+    print(f"{'shape':>12} {'impl':>6} {'fwd+bwd s':>10} {'peak MB':>9}")
+    for shape in a.shapes:
+        res = {}
+        for impl in ("monai", "ours"):
+            out = subprocess.run([sys.executable, __file__, "--device", a.device, "--repeats", str(a.repeats),
+                                  "--threads", str(a.threads), "--worker", impl, shape],
+                                 capture_output=True, text=True, check=True)
+            res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{shape:>12} {impl:>6} {res[impl]['seconds']:10.3f} {res[impl]['peak_mb']:9.0f}")
+        print(f"{shape:>12}  ratio ours/MONAI: time {res['ours']['seconds'] / res['monai']['seconds']:.2f}x, "
+              f"memory {res['ours']['peak_mb'] / max(res['monai']['peak_mb'], 1e-9):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

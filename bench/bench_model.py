@@ -28,7 +28,7 @@ def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> di
         from monai.networks.nets import SwinUNETR as MonaiSwinUNETR
         model = MonaiSwinUNETR(in_channels=1, out_channels=1, feature_size=48)
     else:
-        model = SwinUNETR(feature_size=48)
+        model = SwinUNETR(feature_size=48, attn_impl="explicit" if impl == "explicit" else "sdpa")
     model = model.to(device).train()
     X, Y, Z = (int(s) for s in shape.split("x"))
     x = torch.randn(1, 1, X, Y, Z, device=device)
@@ -64,6 +64,7 @@ def main() -> None:
     p.add_argument("--shapes", nargs="+", default=["64x64x32", "224x192x32"])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--impls", nargs="+", default=["monai", "ours"], help="monai, ours (SDPA), explicit")
     p.add_argument("--worker", nargs=2, metavar=("IMPL", "SHAPE"), help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
@@ -75,14 +76,15 @@ def main() -> None:
     print(f"{'shape':>12} {'impl':>6} {'fwd+bwd s':>10} {'peak MB':>9}")
     for shape in a.shapes:
         res = {}
-        for impl in ("monai", "ours"):
+        for impl in a.impls:
             out = subprocess.run([sys.executable, __file__, "--device", a.device, "--repeats", str(a.repeats),
                                   "--threads", str(a.threads), "--worker", impl, shape],
                                  capture_output=True, text=True, check=True)
             res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"{shape:>12} {impl:>6} {res[impl]['seconds']:10.3f} {res[impl]['peak_mb']:9.0f}")
-        print(f"{shape:>12}  ratio ours/MONAI: time {res['ours']['seconds'] / res['monai']['seconds']:.2f}x, "
-              f"memory {res['ours']['peak_mb'] / max(res['monai']['peak_mb'], 1e-9):.2f}x")
+        for impl in (i for i in a.impls if i != "monai" and "monai" in res):
+            print(f"{shape:>12}  ratio {impl}/MONAI: time {res[impl]['seconds'] / res['monai']['seconds']:.2f}x, "
+                  f"memory {res[impl]['peak_mb'] / max(res['monai']['peak_mb'], 1e-9):.2f}x")
 
 
 if __name__ == "__main__":

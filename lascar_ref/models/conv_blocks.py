@@ -22,7 +22,7 @@ class ResBlock(nn.Module):
         super().__init__()
         self.conv1, self.norm1 = conv3(c_in, c_out), nn.InstanceNorm3d(c_out)
         self.conv2, self.norm2 = conv3(c_out, c_out), nn.InstanceNorm3d(c_out)
-        self.act = nn.LeakyReLU(0.01)
+        self.act = nn.LeakyReLU(0.01, inplace=True)  # in place, as MONAI: one activation buffer less
         self.project = None
         if c_in != c_out:
             self.project = nn.Sequential(nn.Conv3d(c_in, c_out, kernel_size=1, bias=False),

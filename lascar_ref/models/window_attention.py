@@ -55,16 +55,17 @@ class WindowAttention(nn.Module):
         # (Bw, N, 3C) -> (Bw, N, 3, heads, C/heads) -> (3, Bw, heads, N, C/heads)
         qkv = self.qkv(x).view(Bw, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        bias = self.position_bias(N).unsqueeze(0)  # (1, heads, N, N)
+        bias = self.position_bias(N)  # (heads, N, N)
         if mask is not None:
+            # (nW, heads, N, N): broadcast over the batch through a (B, nW, ...) view, never expanded
+            bias = bias[None] + mask[:, None]
             nW = mask.shape[0]
-            # (B, nW, heads, N, N) view of the bias + mask, flattened back to (Bw, heads, N, N)
-            bias = (bias.unsqueeze(0) + mask[None, :, None]).expand(Bw // nW, nW, self.heads, N, N)
-            bias = bias.reshape(Bw, self.heads, N, N)
+            q, k, v = (t.view(Bw // nW, nW, self.heads, N, -1) for t in (q, k, v))
         if self.attn_impl == "sdpa":
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=self.scale)
         else:
-            attn = (q * self.scale) @ k.transpose(-2, -1) + bias  # (Bw, heads, N, N)
+            attn = (q * self.scale) @ k.transpose(-2, -1) + bias  # (..., heads, N, N)
             out = attn.softmax(dim=-1).to(v.dtype) @ v
+        out = out.reshape(Bw, self.heads, N, C // self.heads)
         # (Bw, heads, N, C/heads) -> (Bw, N, heads, C/heads) -> (Bw, N, C)
         return self.proj(out.transpose(1, 2).reshape(Bw, N, C))

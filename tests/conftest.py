@@ -22,3 +22,15 @@ def require_monai():
 @pytest.fixture
 def monai():
     return require_monai()
+
+
+TINY_SHAPE = (96, 96, 24)
+TINY_SPACING = (1.25, 1.25, 2.5)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """A small phantom dataset in the LAScarQS layout: 3 Task 1 scans, 5 Task 2 scans (read-only use)."""
+    from lascar_ref.data import write_phantom_dataset
+    root = tmp_path_factory.mktemp("phantoms")
+    return write_phantom_dataset(root, n_task1=3, n_task2_only=2, shape=TINY_SHAPE, spacing=TINY_SPACING, seed=7)

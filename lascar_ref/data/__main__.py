@@ -1,0 +1,42 @@
+"""Dataset commands (DESIGN.md §5, §7).
+
+  python -m lascar_ref.data check DIR              report every problem of a LAScarQS-layout dataset
+  python -m lascar_ref.data phantoms OUT [--n-task1 6 --n-task2-only 4 --shape 576 576 44
+                                          --spacing 0.625 0.625 2.5 --seed 0]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .phantom import REALISTIC_SHAPE, REALISTIC_SPACING, write_phantom_dataset
+from .validate import check_dataset
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m lascar_ref.data", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check", help="validate a dataset, reporting all problems at once")
+    c.add_argument("root")
+    g = sub.add_parser("phantoms", help="write a synthetic phantom dataset in the LAScarQS layout")
+    g.add_argument("out")
+    g.add_argument("--n-task1", type=int, default=6)
+    g.add_argument("--n-task2-only", type=int, default=4)
+    g.add_argument("--shape", type=int, nargs=3, default=list(REALISTIC_SHAPE))
+    g.add_argument("--spacing", type=float, nargs=3, default=list(REALISTIC_SPACING))
+    g.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    if a.cmd == "check":
+        problems = check_dataset(a.root)
+        for msg in problems:
+            print(msg)
+        print(f"{len(problems)} problem(s) found in {a.root}")
+        return 1 if problems else 0
+    write_phantom_dataset(a.out, a.n_task1, a.n_task2_only, tuple(a.shape), tuple(a.spacing), a.seed, progress=True)
+    print(f"wrote {a.n_task1} Task 1 and {a.n_task1 + a.n_task2_only} Task 2 scans to {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

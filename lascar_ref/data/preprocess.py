@@ -1,0 +1,136 @@
+"""Preprocessing and its cache — paper §4.1; DESIGN.md §5.
+
+  1. resample to (0.625, 0.625, 2.5) mm: image trilinear, labels nearest (centre-aligned voxel
+     grids: source index = (target index + 0.5) * new / old spacing - 0.5; skipped when equal);
+  2. centre crop or pad to 384 x 256 x 40 (pad value: the image minimum; labels 0), with a
+     warning naming the case when the crop cuts labelled voxels;
+  3. z-score over the cropped image;
+  4. the Eq. 6 wall mask of the ground-truth LA on the whole preprocessed volume.
+Results are cached once as .npy (memory-mapped on load) in a folder keyed by the source files'
+bytes and the parameters, written atomically; an epoch never re-reads .nii.gz. `meta.json` keeps
+what is needed to map predictions back (DESIGN.md §5) and a hash of the raw voxel data used to
+match scans across tasks (folds.py). Tests: tests/test_data_preprocess.py
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM, wall_mask
+from .layout import Case
+from .validate import load_case
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    spacing_mm: tuple[float, float, float] = (0.625, 0.625, 2.5)   # §4.1
+    size: tuple[int, int, int] = (384, 256, 40)                     # §4.1
+    delta_in_mm: float = DELTA_IN_MM                                # Eq. 6
+    delta_out_mm: float = DELTA_OUT_MM                              # Eq. 6
+
+
+@dataclass
+class Preprocessed:
+    name: str
+    task: int
+    image: np.ndarray           # (X, Y, Z) float32, z-scored
+    la: np.ndarray              # (X, Y, Z) uint8
+    scar: np.ndarray | None     # (X, Y, Z) uint8, None for Task 2
+    wall: np.ndarray            # (X, Y, Z) uint8, Eq. 6 band of the ground-truth LA
+    meta: dict
+
+
+def resample(data: np.ndarray, src_mm, dst_mm, label: bool) -> np.ndarray:
+    """(X, Y, Z) array from spacing src_mm to dst_mm (trilinear, or nearest for labels)."""
+    if np.allclose(src_mm, dst_mm, rtol=1e-6, atol=0):
+        return data
+    scale = [s / d for s, d in zip(src_mm, dst_mm)]
+    size = [max(1, int(round(n * f))) for n, f in zip(data.shape, scale)]
+    t = torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32))[None, None]
+    out = F.interpolate(t, size=size, mode="nearest-exact" if label else "trilinear",
+                        **({} if label else {"align_corners": False}))
+    return out[0, 0].numpy().astype(data.dtype if label else np.float32)
+
+
+def crop_or_pad(data: np.ndarray, size, fill: float) -> tuple[np.ndarray, list[int]]:
+    """Centre crop or pad (X, Y, Z) to `size`; returns the array and, per axis, the source index of
+    output voxel 0 (negative when padded)."""
+    starts = [(n - s) // 2 for n, s in zip(data.shape, size)]
+    out = np.full(size, fill, dtype=data.dtype)
+    src = tuple(slice(st, st + s) if st >= 0 else slice(0, n) for st, n, s in zip(starts, data.shape, size))
+    dst = tuple(slice(0, s) if st >= 0 else slice(-st, -st + n) for st, n, s in zip(starts, data.shape, size))
+    out[dst] = data[src]
+    return out, starts
+
+
+def _cache_key(case: Case, cfg: PreprocessConfig) -> str:
+    h = hashlib.sha1(json.dumps({"v": CACHE_VERSION, "cfg": asdict(cfg)}, sort_keys=True).encode())
+    for path in (case.image, case.la, case.scar):
+        if path is not None:
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 22), b""):
+                    h.update(chunk)
+    return h.hexdigest()[:20]
+
+
+def _load(folder: Path, case: Case) -> Preprocessed:
+    meta = json.loads((folder / "meta.json").read_text())
+    arr = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in ("image", "la", "wall")}
+    scar = np.load(folder / "scar.npy", mmap_mode="r") if (folder / "scar.npy").exists() else None
+    return Preprocessed(case.name, case.task, arr["image"], arr["la"], scar, arr["wall"], meta)
+
+
+def preprocess_case(case: Case, cache_dir: str | Path, cfg: PreprocessConfig = PreprocessConfig()) -> Preprocessed:
+    """Preprocess one case, or load it from the cache (no NIfTI read on a hit)."""
+    cache_dir = Path(cache_dir)
+    folder = cache_dir / f"{case.name.replace('/', '-')}-{_cache_key(case, cfg)}"
+    if (folder / "meta.json").exists():
+        return _load(folder, case)
+    img, la, scar = load_case(case)
+    voxel_hash = hashlib.sha1(np.ascontiguousarray(img.data).tobytes()).hexdigest()
+    image = resample(img.data, img.spacing_mm, cfg.spacing_mm, label=False)
+    labels = {"la": resample(la.data, la.spacing_mm, cfg.spacing_mm, label=True)}
+    if scar is not None:
+        labels["scar"] = resample(scar.data, scar.spacing_mm, cfg.spacing_mm, label=True)
+    resampled_shape = image.shape
+    image, starts = crop_or_pad(image, cfg.size, float(image.min()))
+    out = {}
+    for key, lab in labels.items():
+        out[key], _ = crop_or_pad(lab, cfg.size, 0)
+        lost = int(lab.sum()) - int(out[key].sum())
+        if lost > 0:
+            warnings.warn(f"{case.name}: the centre crop to {cfg.size} cuts {lost} {key.upper()} voxels "
+                          f"(of {int(lab.sum())})", stacklevel=2)
+    std = float(image.std())
+    image = ((image - float(image.mean())) / (std if std > 0 else 1.0)).astype(np.float32)
+    out["image"] = image
+    out["wall"] = wall_mask(out["la"], cfg.spacing_mm, cfg.delta_in_mm, cfg.delta_out_mm).astype(np.uint8)
+    meta = {"name": case.name, "task": case.task, "raw_shape": list(img.data.shape),
+            "raw_spacing_mm": list(img.spacing_mm), "affine": img.affine.tolist(),
+            "resampled_shape": list(resampled_shape), "crop_start": starts, "voxel_hash": voxel_hash,
+            "config": asdict(cfg), "source": {"image": str(case.image), "la": str(case.la),
+                                              "scar": str(case.scar) if case.scar else None}}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".tmp-"))
+    try:
+        for key, value in out.items():
+            np.save(tmp / f"{key}.npy", value)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (folder / "meta.json").exists():
+            raise
+    return _load(folder, case)

@@ -1,0 +1,68 @@
+"""Synthetic LGE phantoms (lascar_ref/data/phantom.py, DESIGN.md §7)."""
+import filecmp
+
+import numpy as np
+import pytest
+
+from lascar_ref.data import list_cases, make_phantom, read_volume, write_phantom_dataset
+from lascar_ref.losses import wall_mask
+from scipy import ndimage
+
+SPACING = (1.0, 1.0, 2.5)
+SHAPE = (128, 128, 32)
+
+
+@pytest.fixture(scope="module", params=[1, 2, 3])
+def phantom(request):
+    return make_phantom(request.param, SHAPE, SPACING)
+
+
+def test_la_volume_in_ml(phantom):
+    ml = (phantom["la"] > 0).sum() * np.prod(SPACING) / 1000
+    assert 40 <= ml <= 200
+    assert set(np.unique(phantom["la"]).tolist()) == {0, 420}
+
+
+def test_wall_thickness_2_to_3_mm(phantom):
+    d = ndimage.distance_transform_edt(~phantom["la_blood"], sampling=SPACING)  # mm from LA blood
+    wall = phantom["wall"]
+    assert d[wall].min() > 0 and 2.0 <= d[wall].max() <= 3.0
+    shell = (d > 0) & (d <= 2.0)  # the first 2 mm around the LA are wall, except where the LV/aorta touch
+    assert (wall & shell).sum() >= 0.85 * shell.sum()
+
+
+def test_scar_in_the_wall_brighter_than_blood_with_label_noise(phantom):
+    la = phantom["la"] > 0
+    scar_true, label = phantom["scar_true"], phantom["scar"] > 0
+    assert scar_true.any() and (scar_true & ~phantom["wall"]).sum() == 0
+    img = phantom["image"].astype(float)
+    assert img[scar_true].mean() > 1.1 * img[la].mean()
+    noise = label & ~scar_true
+    assert (noise & la).any() and (noise & ~la & ~phantom["wall"]).any()  # Fig. 2 annotation noise
+    d_la = ndimage.distance_transform_edt(~la, sampling=SPACING)
+    assert d_la[scar_true].max() <= 3.0  # true scar: in the wall around the labelled LA
+    band = wall_mask(la, SPACING)  # Eq. 6 (2.5 mm out) keeps most of it; the 2.5-3 mm rim and the noise fall out
+    assert (label & band).sum() >= 0.7 * label.sum()
+
+
+def test_no_global_threshold_segments_the_la(phantom):
+    la = phantom["la"] > 0
+    img = phantom["image"]
+    best = 0.0
+    for t in np.percentile(img, np.linspace(50, 99.5, 60)):
+        seg = img > t
+        best = max(best, 2 * (seg & la).sum() / (seg.sum() + la.sum()))
+    assert best < 0.8
+
+
+def test_dataset_layout_task2_contains_task1_and_is_deterministic(tmp_path, tiny_dataset):
+    t1, t2 = list_cases(tiny_dataset, 1), list_cases(tiny_dataset, 2)
+    assert len(t1) == 3 and len(t2) == 5
+    h2 = {read_volume(c.image).data.tobytes() for c in t2}
+    assert all(read_volume(c.image).data.tobytes() in h2 for c in t1)
+    again = write_phantom_dataset(tmp_path / "again", n_task1=3, n_task2_only=2, shape=(96, 96, 24),
+                                  spacing=(1.25, 1.25, 2.5), seed=7)
+    for case in t1 + t2:
+        for path in (case.image, case.la, case.scar):
+            if path is not None:
+                assert filecmp.cmp(path, again / path.relative_to(tiny_dataset), shallow=False), path

@@ -1,0 +1,63 @@
+"""Preprocessed-cache read vs nibabel read of the raw volume; phantom generation time.
+
+    python bench/bench_data.py [--repeats 5]
+
+One realistic phantom (576 x 576 x 44 at 0.625 x 0.625 x 2.5 mm) is written in the LAScarQS layout
+to a temporary folder and preprocessed once. Then, same run: nibabel load + decode of
+enhanced.nii.gz versus loading the cached case (memory-mapped .npy) and touching every voxel of its
+image, LA, scar and wall arrays. Target: cache >= 10x faster. Figures are in bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from lascar_ref.data import list_cases, preprocess_case, write_phantom_dataset
+
+
+def best(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=5)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        root = write_phantom_dataset(Path(tmp) / "data", n_task1=1, n_task2_only=0)
+        t_gen = time.perf_counter() - t0
+        case = list_cases(root, 1)[0]
+        cache = Path(tmp) / "cache"
+        t0 = time.perf_counter()
+        preprocess_case(case, cache)
+        t_pre = time.perf_counter() - t0
+
+        def raw():
+            return np.asarray(nib.load(str(case.image)).dataobj).sum()
+
+        def cached():
+            c = preprocess_case(case, cache)
+            return float(c.image.sum()) + int(c.la.sum()) + int(c.scar.sum()) + int(c.wall.sum())
+
+        t_raw, t_cache = best(raw, a.repeats), best(cached, a.repeats)
+    print(f"# machine: {platform.machine()}, {platform.python_version()}")
+    print(f"phantom generation + write (576x576x44, one Task 1 case incl. Task 2 copy): {t_gen:.1f} s")
+    print(f"preprocessing (first call, fills the cache): {t_pre:.2f} s")
+    print(f"nibabel read of enhanced.nii.gz: {t_raw * 1000:.1f} ms; cache read (4 arrays): {t_cache * 1000:.1f} ms; "
+          f"speed-up {t_raw / t_cache:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

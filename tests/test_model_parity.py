@@ -99,4 +99,6 @@ def test_size_check_names_nearest_valid_sizes():
         check_spatial_size((1, 1, 228, 192, 32))
     with pytest.raises(ValueError, match=r"Z=40 \(nearest valid: 32 or 64\)"):
         SwinUNETR(feature_size=12)(torch.zeros(1, 1, 64, 64, 40))
+    with pytest.raises(ValueError, match=r"at least one spatial size must be >= 64"):
+        check_spatial_size((1, 1, 32, 32, 32))
     check_spatial_size((1, 1, 224, 192, 32))  # the DESIGN.md §0 patch is accepted

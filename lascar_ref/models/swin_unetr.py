@@ -29,6 +29,9 @@ def check_spatial_size(shape: tuple[int, ...]) -> None:
                           f"{(s // DIVISOR + 1) * DIVISOR})" for axis, s in bad)
         raise ValueError(f"SwinUNETR needs spatial sizes divisible by {DIVISOR}; input spatial size "
                          f"{tuple(shape[2:])} has {hints}. See DESIGN.md §0.")
+    if all(s == DIVISOR for s in shape[2:]):
+        raise ValueError(f"SwinUNETR input {tuple(shape[2:])}: at least one spatial size must be >= {2 * DIVISOR} "
+                         f"(a 1x1x1 bottleneck cannot be instance-normalised)")
 
 
 class SwinUNETR(nn.Module):

@@ -1,6 +1,67 @@
-"""eval.py — metrics and sliding-window evaluation (DESIGN.md §6): not yet implemented (metrics issue)."""
+"""Evaluate a checkpoint — paper §4.2-4.3 (Table 2); DESIGN.md §6.
+
+  python eval.py --ckpt stage3.pt [--data DIR] [--fold k] [--out DIR] [--cases NAME ...]
+                 [--grid original|preprocessed] [--mirror] [--device cpu] [--preset demo]
+
+Runs sliding-window inference on the fold's validation cases (the fold, data and preprocessing
+stored in the checkpoint unless given), writes predictions as NIfTI in each case's original
+geometry, per-case metrics as CSV and JSON, and prints the paper's Table 2 layout. The stage
+(I: LA, II: LA and scar, III: scar) is read from the checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
 import sys
+from pathlib import Path
+
+from lascar_ref.checkpoint import CheckpointError, load_checkpoint
+from lascar_ref.config import PRESETS, make_config
+from lascar_ref.data.nifti_io import DataError
+from lascar_ref.evaluate import evaluate, table2
+from lascar_ref.stages import build_model
+from lascar_ref.trainer import resolve_device
+
+STAGE_LABEL = {1: "I", 2: "II", 3: "III"}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ckpt", required=True, help="a stage{N}.pt or stage{N}.last.pt")
+    p.add_argument("--data", help="dataset root (default: the one the checkpoint was trained on)")
+    p.add_argument("--fold", type=int, help="fold whose validation cases are evaluated (default: the checkpoint's)")
+    p.add_argument("--out", default="eval", help="output folder (default: eval)")
+    p.add_argument("--cases", nargs="+", help="only these validation cases (e.g. task1/train_3)")
+    p.add_argument("--grid", choices=["original", "preprocessed"], default="original",
+                   help="metric grid: each case's original grid (challenge, default) or the preprocessed one")
+    p.add_argument("--mirror", action="store_true", help="mirroring test-time augmentation (8 flips)")
+    p.add_argument("--device", default=None, help="default: the checkpoint's (auto)")
+    p.add_argument("--cache", default=None, help="preprocessed cache (default: the checkpoint's)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="accepted for symmetry with train.py; the checkpoint's own configuration is used")
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    try:
+        state = load_checkpoint(a.ckpt)
+        fields = {f.name for f in dataclasses.fields(make_config())}
+        values = {k: v for k, v in state["config"].items() if k in fields}
+        values.update({k: v for k, v in (("data", a.data), ("fold", a.fold), ("device", a.device),
+                                         ("cache", a.cache)) if v is not None})
+        values.update(init=None, resume=None, progress=not a.no_progress)
+        cfg = make_config(**values)
+        device = resolve_device(cfg.device)
+        model = build_model(cfg)
+        model.load_state_dict(state["model"])
+        model.to(device)
+        rows = evaluate(model, cfg, device, Path(a.out), a.grid, a.cases, a.mirror)
+    except (DataError, CheckpointError, ValueError) as e:
+        print(f"eval.py: error: {e}", file=sys.stderr)
+        return 2
+    print(f"Stage {STAGE_LABEL[cfg.stage]} checkpoint {a.ckpt}, fold {cfg.fold}, {a.grid} grid; "
+          f"predictions and metrics in {a.out}/")
+    print(table2(rows, STAGE_LABEL[cfg.stage]))
+    return 0
+
 
 if __name__ == "__main__":
-    sys.exit("eval.py: not yet implemented (the metrics / eval issue has not landed). "
-             "The model is usable from Python: lascar_ref.models.SwinUNETR / DualSwinUNETR.")
+    sys.exit(main())

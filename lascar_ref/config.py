@@ -74,9 +74,9 @@ class TrainConfig:
 
 PRESETS = {
     "paper": {},
-    "demo": dict(feature_size=12, patch=(64, 64, 32), spacing_mm=(1.25, 1.25, 2.5), size=(96, 96, 32),
+    "demo": dict(feature_size=12, patch=(64, 64, 32), spacing_mm=(1.875, 1.875, 2.5), size=(64, 64, 32),
                  phantom_task1=8, phantom_task2_only=8, phantom_shape=(96, 96, 24), phantom_spacing=(1.25, 1.25, 2.5),
-                 max_epochs=30, patience=10, alpha_ramp_epochs=10, lr=1e-3, sw_batch_size=4,
+                 max_epochs=8, patience=8, alpha_ramp_epochs=4, lr=1e-3, sw_batch_size=2,
                  cache=".cache/lascar_ref_demo"),
 }
 OVERRIDABLE_ON_RESUME = {"max_epochs", "out", "device", "amp", "patience", "progress", "cache", "data"}

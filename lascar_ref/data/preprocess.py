@@ -134,3 +134,19 @@ def preprocess_case(case: Case, cache_dir: str | Path, cfg: PreprocessConfig = P
         if not (folder / "meta.json").exists():
             raise
     return _load(folder, case)
+
+
+def to_original_grid(prob: np.ndarray, meta: dict) -> np.ndarray:
+    """Map a preprocessed-grid probability map (X, Y, Z) back to the case's raw grid (DESIGN.md §5):
+    undo the crop / pad (outside the crop: 0), then resample linearly to the raw shape."""
+    resampled = np.zeros(meta["resampled_shape"], dtype=np.float32)
+    size = prob.shape
+    src = tuple(slice(0, s) if st >= 0 else slice(-st, -st + n)
+                for st, n, s in zip(meta["crop_start"], meta["resampled_shape"], size))
+    dst = tuple(slice(st, st + s) if st >= 0 else slice(0, n)
+                for st, n, s in zip(meta["crop_start"], meta["resampled_shape"], size))
+    resampled[dst] = prob[src]
+    if list(resampled.shape) == list(meta["raw_shape"]):
+        return resampled
+    t = torch.from_numpy(resampled)[None, None]
+    return F.interpolate(t, size=tuple(meta["raw_shape"]), mode="trilinear", align_corners=False)[0, 0].numpy()

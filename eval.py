@@ -1,12 +1,14 @@
-"""Evaluate a checkpoint — paper §4.2-4.3 (Table 2); DESIGN.md §6.
+"""Evaluate checkpoints — paper §4.2-4.3 (Table 2); DESIGN.md §6.
 
   python eval.py --ckpt stage3.pt [--data DIR] [--fold k] [--out DIR] [--cases NAME ...]
-                 [--grid original|preprocessed] [--mirror] [--device cpu] [--preset demo]
+                 [--grid original|preprocessed] [--mirror] [--device cpu] [--no-chain] [--preset demo]
 
 Runs sliding-window inference on the fold's validation cases (the fold, data and preprocessing
 stored in the checkpoint unless given), writes predictions as NIfTI in each case's original
-geometry, per-case metrics as CSV and JSON, and prints the paper's Table 2 layout. The stage
-(I: LA, II: LA and scar, III: scar) is read from the checkpoint.
+geometry and per-case metrics as CSV and JSON under OUT/stage{N}/, and prints the paper's Table 2
+layout. The stage (I: LA, II: LA and scar, III: scar) is read from the checkpoint. By default the
+checkpoint's --init chain is followed (stage3.pt <- stage2.pt <- stage1.pt, where those files
+exist), giving Table 2's rows I, I+II, I+II+III.
 """
 from __future__ import annotations
 
@@ -22,7 +24,19 @@ from lascar_ref.evaluate import evaluate, table2
 from lascar_ref.stages import build_model
 from lascar_ref.trainer import resolve_device
 
-STAGE_LABEL = {1: "I", 2: "II", 3: "III"}
+ROMAN = {1: "I", 2: "II", 3: "III"}
+
+
+def init_chain(path: Path, follow: bool) -> list[tuple[Path, dict]]:
+    """[(path, state)] from the first stage to `path`, following each checkpoint's --init."""
+    chain = [(path, load_checkpoint(path))]
+    while follow and chain[0][1]["config"].get("init"):
+        init = Path(chain[0][1]["config"]["init"])
+        candidate = next((p for p in (chain[0][0].parent / init.name, init) if p.is_file()), None)
+        if candidate is None:
+            break
+        chain.insert(0, (candidate, load_checkpoint(candidate)))
+    return chain
 
 
 def main(argv=None) -> int:
@@ -37,29 +51,33 @@ def main(argv=None) -> int:
     p.add_argument("--mirror", action="store_true", help="mirroring test-time augmentation (8 flips)")
     p.add_argument("--device", default=None, help="default: the checkpoint's (auto)")
     p.add_argument("--cache", default=None, help="preprocessed cache (default: the checkpoint's)")
+    p.add_argument("--no-chain", action="store_true", help="evaluate only --ckpt, not its --init chain")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="accepted for symmetry with train.py; the checkpoint's own configuration is used")
+                   help="accepted for symmetry with train.py; each checkpoint's own configuration is used")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
+    fields = {f.name for f in dataclasses.fields(make_config())}
+    results, label = [], []
     try:
-        state = load_checkpoint(a.ckpt)
-        fields = {f.name for f in dataclasses.fields(make_config())}
-        values = {k: v for k, v in state["config"].items() if k in fields}
-        values.update({k: v for k, v in (("data", a.data), ("fold", a.fold), ("device", a.device),
-                                         ("cache", a.cache)) if v is not None})
-        values.update(init=None, resume=None, progress=not a.no_progress)
-        cfg = make_config(**values)
-        device = resolve_device(cfg.device)
-        model = build_model(cfg)
-        model.load_state_dict(state["model"])
-        model.to(device)
-        rows = evaluate(model, cfg, device, Path(a.out), a.grid, a.cases, a.mirror)
+        for path, state in init_chain(Path(a.ckpt), not a.no_chain):
+            values = {k: v for k, v in state["config"].items() if k in fields}
+            values.update({k: v for k, v in (("data", a.data), ("fold", a.fold), ("device", a.device),
+                                             ("cache", a.cache)) if v is not None})
+            values.update(init=None, resume=None, progress=not a.no_progress)
+            cfg = make_config(**values)
+            device = resolve_device(cfg.device)
+            model = build_model(cfg)
+            model.load_state_dict(state["model"])
+            model.to(device)
+            out = Path(a.out) / f"stage{cfg.stage}"
+            rows = evaluate(model, cfg, device, out, a.grid, a.cases, a.mirror)
+            label.append(ROMAN[cfg.stage])
+            results.append(("+".join(label), rows))
+            print(f"Stage {ROMAN[cfg.stage]} ({path}), fold {cfg.fold}, {a.grid} grid: predictions and metrics in {out}/")
     except (DataError, CheckpointError, ValueError) as e:
         print(f"eval.py: error: {e}", file=sys.stderr)
         return 2
-    print(f"Stage {STAGE_LABEL[cfg.stage]} checkpoint {a.ckpt}, fold {cfg.fold}, {a.grid} grid; "
-          f"predictions and metrics in {a.out}/")
-    print(table2(rows, STAGE_LABEL[cfg.stage]))
+    print(table2(results))
     return 0
 
 

@@ -86,20 +86,20 @@ def write_reports(rows: list[dict], out: Path) -> None:
     (out / "metrics.json").write_text(json.dumps({"cases": rows, "summary": summary}, indent=1, default=float))
 
 
-def table2(rows: list[dict], stage_label: str) -> str:
-    """The paper's Table 2 layout: per structure, Dsc / HD (mm) / ASD (mm) as mean +- std."""
+def table2(results: list[tuple[str, list[dict]]]) -> str:
+    """The paper's Table 2 layout: per structure, one row per (stage label, rows), Dsc / HD (mm) / ASD (mm)
+    as mean +- std; "-" where a stage does not segment that structure."""
     def cell(values):
         s = summarize(values)
         text = "-" if math.isnan(s["mean"]) else f"{s['mean']:.2f} ± {0.0 if math.isnan(s['std']) else s['std']:.2f}"
         return text + (f" ({s['undefined']} undef.)" if s["undefined"] else "")
     lines = []
     for name in ("la", "scar"):
-        sel = [r for r in rows if r["structure"] == name]
-        lines.append(f"{TITLES[name]} (n = {len(sel)})")
-        lines.append(f"{'Stage':<10}{'Dsc':<18}{'HD (mm)':<22}{'ASD (mm)':<18}")
-        if sel:
-            lines.append(f"{stage_label:<10}{cell([r['dice'] for r in sel]):<18}{cell([r['hd'] for r in sel]):<22}"
-                         f"{cell([r['asd'] for r in sel]):<18}")
-        else:
-            lines.append(f"{stage_label:<10}{'-':<18}{'-':<22}{'-':<18}")
+        n = max((sum(r["structure"] == name for r in rows) for _, rows in results), default=0)
+        lines.append(f"{TITLES[name]} (n = {n})")
+        lines.append(f"{'Stage':<12}{'Dsc':<18}{'HD (mm)':<22}{'ASD (mm)':<18}")
+        for label, rows in results:
+            sel = [r for r in rows if r["structure"] == name]
+            cells = [cell([r[m] for r in sel]) if sel else "-" for m in ("dice", "hd", "asd")]
+            lines.append(f"{label:<12}{cells[0]:<18}{cells[1]:<22}{cells[2]:<18}")
     return "\n".join(lines)

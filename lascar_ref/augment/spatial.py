@@ -94,7 +94,7 @@ def apply_spatial(volume: torch.Tensor, start: torch.Tensor, patch: tuple[int, i
                        for b, s in enumerate(start.tolist())])
     idx = warped.nonzero().flatten().tolist()
     if idx:
-        centre = start[idx].float() + torch.tensor([(p - 1) / 2 for p in patch])
+        centre = (start[idx].float() + torch.tensor([(p - 1) / 2 for p in patch])).to(volume.device)
         disp = None if displacement_vox is None else displacement_vox[idx]
         with torch.autocast(volume.device.type, enabled=False):
             grid = sampling_grid(centre, angle_deg[idx], zoom[idx], disp, patch, spacing_mm, tuple(volume.shape[2:]))

@@ -57,13 +57,15 @@ class WindowAttention(nn.Module):
         q, k, v = qkv[0], qkv[1], qkv[2]
         bias = self.position_bias(N)  # (heads, N, N)
         if mask is not None:
-            # (nW, heads, N, N): broadcast over the batch through a (B, nW, ...) view, never expanded
-            bias = bias[None] + mask[:, None]
-            nW = mask.shape[0]
-            q, k, v = (t.view(Bw // nW, nW, self.heads, N, -1) for t in (q, k, v))
+            bias = bias[None] + mask[:, None]  # (nW, heads, N, N)
         if self.attn_impl == "sdpa":
+            # 4-D inputs keep the fused CUDA kernels available; the mask is repeated only for B > 1
+            if mask is not None and Bw != mask.shape[0]:
+                bias = bias.repeat(Bw // mask.shape[0], 1, 1, 1)  # (Bw, heads, N, N)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=self.scale)
         else:
+            if mask is not None:  # broadcast over the batch through a (B, nW, ...) view, never expanded
+                q, k, v = (t.view(Bw // mask.shape[0], mask.shape[0], self.heads, N, -1) for t in (q, k, v))
             attn = (q * self.scale) @ k.transpose(-2, -1) + bias  # (..., heads, N, N)
             out = attn.softmax(dim=-1).to(v.dtype) @ v
         out = out.reshape(Bw, self.heads, N, C // self.heads)

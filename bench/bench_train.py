@@ -1,0 +1,83 @@
+"""Steps per second of one Stage II training step (dual model, augmentation, Eq. 5 + 8 loss, AdamW)
+at the demo preset and at the paper size, next to MONAI's SwinUNETR forward+backward on the same
+input in the same run.
+
+    python bench/bench_train.py [--device cpu|cuda] [--sizes demo paper] [--steps 3]
+
+Paper size: patch 224x192x32 from a 384x256x40 volume, feature size 48. Demo: patch 64x64x32 from
+64x64x32, feature size 12. CUDA uses bf16 autocast. Figures are recorded in bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import torch
+
+from lascar_ref.augment import augment, foreground_indices
+from lascar_ref.config import make_config
+from lascar_ref.stages import build_model, param_groups
+from lascar_ref.trainer import resolve_amp, train_step
+
+SIZES = {"demo": dict(preset="demo"), "paper": dict(preset="paper")}
+
+
+def bench(name: str, device: torch.device, steps: int) -> str:
+    cfg = make_config(SIZES[name]["preset"], stage=2, device=str(device))
+    amp = resolve_amp("auto", device)
+    model = build_model(cfg).to(device)
+    optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr)
+    scaler = torch.amp.GradScaler(device.type, enabled=False)
+    g = torch.Generator().manual_seed(0)
+    image = torch.randn(1, 1, *cfg.size, device=device)
+    labels = (torch.rand(1, 3, *cfg.size, device=device) > 0.8).float()
+    fg = [foreground_indices(labels[0, 1])]
+    cuda = device.type == "cuda"
+
+    def ours():
+        out = augment(image, labels, cfg.patch, cfg.spacing_mm, g, fg_indices=fg)
+        train_step(model, out["image"], out["labels"], optimizer, scaler, cfg, 0.5, amp)
+
+    from monai.networks.nets import SwinUNETR as MonaiSwinUNETR
+    theirs_model = MonaiSwinUNETR(in_channels=1, out_channels=1, feature_size=cfg.feature_size).to(device)
+    x = torch.randn(1, 1, *cfg.patch, device=device)
+
+    def theirs():
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            loss = theirs_model(x).float().square().mean()
+        loss.backward()
+
+    def rate(fn):
+        fn()
+        if cuda:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            fn()
+        if cuda:
+            torch.cuda.synchronize()
+        return steps / (time.perf_counter() - t0)
+
+    r_ours, r_theirs = rate(ours), rate(theirs)
+    return (f"{name:>6}: Stage II step (dual model + augmentation) {r_ours:.3f} steps/s; "
+            f"MONAI SwinUNETR fwd+bwd {r_theirs:.3f} /s (single decoder, no augmentation)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--sizes", nargs="+", default=["demo", "paper"], choices=sorted(SIZES))
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
+    print(f"# machine: {platform.machine()}, torch {torch.__version__}, device {device}"
+          + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else f", {a.threads} threads"))
+    for name in a.sizes:
+        print(bench(name, device, a.steps))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Checkpoint safety (lascar_ref/checkpoint.py; STYLE rule 12)."""
+import pickle
+import shutil
+
+import pytest
+import torch
+
+from lascar_ref.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+
+class Payload:
+    """Unpickling this would create a file: the proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickled_code_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "lascar_ref/1", "stage": 1, "model": Payload(str(marker))}, path)
+    assert not marker.exists()
+    with pytest.raises(CheckpointError, match=r"evil\.pt: refused by the safe loader"):
+        load_checkpoint(path)
+    assert not marker.exists()
+    with open(path, "rb") as f:  # the file really does hold the payload: an unsafe load would run it
+        assert b"pwned" in f.read()
+
+
+def test_atomic_write_keeps_the_previous_file_on_a_crash(tmp_path, monkeypatch):
+    path = tmp_path / "stage2.last.pt"
+    save_checkpoint({"stage": 2, "epoch": 3, "w": torch.ones(3)}, path)
+
+    def crash(obj, f, *a, **k):
+        with open(f, "wb") as out:
+            out.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError):
+        save_checkpoint({"stage": 2, "epoch": 4, "w": torch.zeros(3)}, path)
+    monkeypatch.undo()
+    state = load_checkpoint(path)
+    assert state["epoch"] == 3 and torch.equal(state["w"], torch.ones(3))
+
+
+def test_truncated_file_gives_a_clear_error(tmp_path):
+    path = tmp_path / "stage1.last.pt"
+    save_checkpoint({"stage": 1, "w": torch.arange(1000.0)}, path)
+    cut = tmp_path / "cut.pt"
+    shutil.copy(path, cut)
+    cut.write_bytes(cut.read_bytes()[:300])
+    with pytest.raises(CheckpointError, match=r"cut\.pt: unreadable or truncated checkpoint"):
+        load_checkpoint(cut)
+    assert load_checkpoint(path)["stage"] == 1
+    with pytest.raises(CheckpointError, match=r"nothing\.pt: checkpoint not found"):
+        load_checkpoint(tmp_path / "nothing.pt")
+    torch.save({"weights": torch.ones(1)}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a lascar_ref checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+
+
+def test_wrong_stage_init_is_refused_before_training(tmp_path, capsys, tiny_train):
+    from lascar_ref.models import SwinUNETR
+    path = tmp_path / "stage3.pt"
+    save_checkpoint({"stage": 3, "arch": {"model": "SwinUNETR", "feature_size": 12},
+                     "model": SwinUNETR(feature_size=12).state_dict()}, path)
+    from conftest import load_script, tiny_cli
+    rc = load_script("train").main(["--stage", "2", "--init", str(path), "--out", str(tmp_path), *tiny_cli(tiny_train)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "stage3.pt" in err and "from Stage 3" in err
+    assert not (tmp_path / "stage2.last.pt").exists()

@@ -111,3 +111,13 @@ def test_cpu_and_cuda_agree_on_parameters():
     assert b["image"].device.type == "cuda"
     assert torch.allclose(a["image"], b["image"].cpu(), atol=1e-4)
     assert (a["labels"] != b["labels"].cpu()).float().mean() < 1e-3
+
+
+def test_augmented_samples_for_inspection():
+    from lascar_ref.augment import augmented_samples
+    image, labels = _volume(8)
+    out = augmented_samples(image, labels, (32, 24, 8), SPACING, n=3, seed=1)
+    assert out["image"].shape == (3, 1, 32, 24, 8) and out["labels"].shape == (3, 2, 32, 24, 8)
+    assert set(out["labels"].unique().tolist()) <= {0.0, 1.0}
+    again = augmented_samples(image, labels, (32, 24, 8), SPACING, n=3, seed=1)
+    assert torch.equal(out["image"], again["image"])  # deterministic from the seed

@@ -96,3 +96,30 @@ def test_cli_help_shows_defaults_and_sources():
 def test_config_rejects_the_papers_228_patch():
     with pytest.raises(ValueError, match="224 instead of the paper's 228"):
         make_config(patch=(228, 192, 32))
+
+
+class NanModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return x * self.w * float("nan")
+
+
+def test_non_finite_loss_stops_with_epoch_and_step():
+    from lascar_ref.dataset import CaseTensors
+    from lascar_ref.trainer import TrainingError, run_epoch
+    cfg = tiny(1, progress=False)
+    image, labels = torch.randn(1, 1, 64, 32, 32), (torch.rand(1, 3, 64, 32, 32) > 0.5).float()
+    case = CaseTensors("c", image, labels, torch.nonzero(labels[0, 0].flatten()).flatten(), None)
+    model = NanModel()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    gens = (torch.Generator().manual_seed(0), torch.Generator().manual_seed(1))
+    with pytest.raises(TrainingError, match=r"non-finite loss at stage 1, epoch 3, step 0"):
+        run_epoch(model, [case], optimizer, scaler, cfg, 3, 0.0, None, gens, [0])
+    budget = [2]  # fp16: the scaler may skip a few steps before training stops
+    with pytest.raises(TrainingError, match=r"epoch 0, step 2"):
+        run_epoch(model, [case] * 3, optimizer, scaler, cfg, 0, 0.0, None, gens, budget)
+    assert torch.equal(model.w, torch.ones(1))  # no step was taken on a non-finite loss

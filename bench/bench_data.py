@@ -19,15 +19,7 @@ import nibabel as nib
 import numpy as np
 
 from lascar_ref.data import list_cases, preprocess_case, write_phantom_dataset
-
-
-def best(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from timing import best_of
 
 
 def main() -> None:
@@ -51,7 +43,7 @@ def main() -> None:
             c = preprocess_case(case, cache)
             return float(c.image.sum()) + int(c.la.sum()) + int(c.scar.sum()) + int(c.wall.sum())
 
-        t_raw, t_cache = best(raw, a.repeats), best(cached, a.repeats)
+        t_raw, t_cache = best_of(raw, a.repeats)[0], best_of(cached, a.repeats)[0]
     print(f"# machine: {platform.machine()}, {platform.python_version()}")
     print(f"phantom generation + write (576x576x44, one Task 1 case incl. Task 2 copy): {t_gen:.1f} s")
     print(f"preprocessing (first call, fills the cache): {t_pre:.2f} s")

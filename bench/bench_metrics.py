@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import numpy as np
 import torch
@@ -19,15 +18,7 @@ from scipy import ndimage
 
 from bench_wall_mask import SPACING, la_like_mask
 from lascar_ref.metrics import case_metrics
-
-
-def best(fn, repeats):
-    out, times = None, []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+from timing import best_of
 
 
 def main() -> None:
@@ -45,8 +36,8 @@ def main() -> None:
                 compute_hausdorff_distance(tp, tg, percentile=95, spacing=SPACING).item(),
                 compute_average_surface_distance(tp, tg, symmetric=True, spacing=SPACING).item())
 
-    t_ours, ours = best(lambda: case_metrics(pred, gt, SPACING), a.repeats)
-    t_monai, theirs = best(monai, a.repeats)
+    t_ours, ours = best_of(lambda: case_metrics(pred, gt, SPACING), a.repeats)
+    t_monai, theirs = best_of(monai, a.repeats)
     print(f"# machine: {platform.machine()}, masks {gt.shape}, spacing {SPACING}")
     print(f"ours  (Dice, HD, HD95, ASSD, ASD): {t_ours * 1000:8.1f} ms  HD {ours['hd']:.3f} HD95 {ours['hd95']:.3f} "
           f"ASSD {ours['assd']:.4f}")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import numpy as np
 from scipy import ndimage
 
 from lascar_ref.losses import wall_mask
+from timing import best_of
 
 SPACING = (0.625, 0.625, 2.5)
 
@@ -30,15 +30,6 @@ def la_like_mask(shape=(384, 256, 40)) -> np.ndarray:
         la |= ((Y - cy) ** 2 + (Z - cz) ** 2 <= 6.0 ** 2) & (X > 0) & (X < 48)
     la |= ((X + 20) / 12) ** 2 + ((Y - 28) / 9) ** 2 + ((Z - 5) / 9) ** 2 <= 1.0  # appendage
     return la
-
-
-def best_of(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ def gaussian_smooth(x: torch.Tensor, sigma_vox: torch.Tensor) -> torch.Tensor:
         padded = F.pad(y, pad, mode="replicate")
         n = y.shape[2 + axis]
         out = torch.zeros_like(y)
-        for t in range(2 * radius + 1):
-            out.add_(padded.narrow(2 + axis, t, n) * taps[:, t].view(B, 1, 1, 1, 1))
+        for t in range(2 * radius + 1):  # one fused multiply-add pass per tap, no temporaries
+            out.addcmul_(padded.narrow(2 + axis, t, n), taps[:, t].view(B, 1, 1, 1, 1))
         y = out
     return y

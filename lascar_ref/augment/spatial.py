@@ -75,8 +75,8 @@ def sampling_grid(centre_vox: torch.Tensor, angle_deg: torch.Tensor, zoom: torch
     if displacement_vox is not None:
         idx = idx + displacement_vox.permute(0, 2, 3, 4, 1)  # (B, 3, X, Y, Z) -> (B, X, Y, Z, 3)
     size = torch.tensor(volume, dtype=torch.float32, device=device)
-    norm = 2 * idx / (size - 1).clamp_min(1) - 1
-    return norm.flip(-1)  # grid_sample wants (W, H, D) = (z, y, x) order for input (B, C, X, Y, Z)
+    idx.mul_(2 / (size - 1).clamp_min(1)).sub_(1)  # voxel index -> [-1, 1] (align_corners=True)
+    return idx.flip(-1)  # grid_sample wants (W, H, D) = (z, y, x) order for input (B, C, X, Y, Z)
 
 
 def apply_spatial(volume: torch.Tensor, start: torch.Tensor, patch: tuple[int, int, int],
@@ -90,8 +90,10 @@ def apply_spatial(volume: torch.Tensor, start: torch.Tensor, patch: tuple[int, i
     if volume.shape[0] not in (1, B):
         raise ValueError(f"volume batch {volume.shape[0]} must be 1 or the number of patches {B}")
     src = volume.expand(B, *volume.shape[1:]) if volume.shape[0] == 1 else volume
-    out = torch.stack([src[b, :, s[0]:s[0] + patch[0], s[1]:s[1] + patch[1], s[2]:s[2] + patch[2]]
-                       for b, s in enumerate(start.tolist())])
+    out = volume.new_empty((B, volume.shape[1]) + tuple(patch))
+    for b, s in enumerate(start.tolist()):
+        if not warped[b]:
+            out[b] = src[b, :, s[0]:s[0] + patch[0], s[1]:s[1] + patch[1], s[2]:s[2] + patch[2]]
     idx = warped.nonzero().flatten().tolist()
     if idx:
         centre = (start[idx].float() + torch.tensor([(p - 1) / 2 for p in patch])).to(volume.device)

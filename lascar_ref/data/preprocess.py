@@ -7,7 +7,8 @@
   3. z-score over the cropped image;
   4. the Eq. 6 wall mask of the ground-truth LA on the whole preprocessed volume.
 Results are cached once as .npy (memory-mapped on load) in a folder keyed by the source files'
-bytes and the parameters, written atomically; an epoch never re-reads .nii.gz. `meta.json` keeps
+bytes and the parameters (the byte hash memoised by path, size and modification time), written
+atomically; an epoch never re-reads .nii.gz. `meta.json` keeps
 what is needed to map predictions back (DESIGN.md §5) and a hash of the raw voxel data used to
 match scans across tasks (folds.py). Tests: tests/test_data_preprocess.py
 """
@@ -75,14 +76,26 @@ def crop_or_pad(data: np.ndarray, size, fill: float) -> tuple[np.ndarray, list[i
     return out, starts
 
 
-def _cache_key(case: Case, cfg: PreprocessConfig) -> str:
-    h = hashlib.sha1(json.dumps({"v": CACHE_VERSION, "cfg": asdict(cfg)}, sort_keys=True).encode())
-    for path in (case.image, case.la, case.scar):
-        if path is not None:
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 22), b""):
-                    h.update(chunk)
-    return h.hexdigest()[:20]
+def _cache_key(case: Case, cfg: PreprocessConfig, cache_dir: Path) -> str:
+    """Hash of the source files' bytes and the parameters. The byte hash is memoised under
+    cache_dir/.keys by (path, size, mtime), so a cache hit reads no source byte."""
+    params = json.dumps({"v": CACHE_VERSION, "cfg": asdict(cfg)}, sort_keys=True)
+    sources = [p for p in (case.image, case.la, case.scar) if p is not None]
+    stamp = [[str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in sources]
+    memo = cache_dir / ".keys" / (hashlib.sha1((json.dumps(stamp) + params).encode()).hexdigest()[:20] + ".json")
+    if memo.is_file():
+        return json.loads(memo.read_text())["key"]
+    h = hashlib.sha1(params.encode())
+    for path in sources:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                h.update(chunk)
+    key = h.hexdigest()[:20]
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"stamp": stamp, "key": key}))
+    os.replace(tmp, memo)
+    return key
 
 
 def _load(folder: Path, case: Case) -> Preprocessed:
@@ -95,7 +108,7 @@ def _load(folder: Path, case: Case) -> Preprocessed:
 def preprocess_case(case: Case, cache_dir: str | Path, cfg: PreprocessConfig = PreprocessConfig()) -> Preprocessed:
     """Preprocess one case, or load it from the cache (no NIfTI read on a hit)."""
     cache_dir = Path(cache_dir)
-    folder = cache_dir / f"{case.name.replace('/', '-')}-{_cache_key(case, cfg)}"
+    folder = cache_dir / f"{case.name.replace('/', '-')}-{_cache_key(case, cfg, cache_dir)}"
     if (folder / "meta.json").exists():
         return _load(folder, case)
     img, la, scar = load_case(case)

@@ -2,7 +2,7 @@
 paper §3.2, §4.1, §4.2; DESIGN.md §2 (STYLE rule 6). The CLI of train.py is generated from the
 fields (`add_arguments`), so `python train.py -h` shows each default and where it comes from.
 Presets: "paper" (the defaults) and "demo" (a small, CPU-friendly run on phantoms, with per-stage
-epochs so that `train.py --stage all --preset demo` fits in about 11 minutes on 2 CPU cores).
+epochs so that `train.py --stage all --preset demo` fits in about 10 minutes on 2 CPU cores).
 Tests: tests/test_train_stages.py
 """
 from __future__ import annotations

@@ -1,5 +1,4 @@
 """Checkpoint safety (lascar_ref/checkpoint.py; STYLE rule 12)."""
-import pickle
 import shutil
 
 import pytest

@@ -4,7 +4,7 @@
 P_n: Legendre polynomials; (u, v, w) in [-1, 1] over the patch (linspace per axis); 20
 coefficients c_ijk ~ U(0.02, 0.06) per sample (MONAI RandBiasField semantics, degree 3).
 Applied to the sampled patch (a smooth random field: the order with the warp does not change
-its law, DESIGN.md §4). Tests: tests/test_table1_augment.py
+its law, DESIGN.md §4). Tests: tests/test_table1_intensity.py
 """
 from __future__ import annotations
 

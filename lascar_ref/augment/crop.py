@@ -4,7 +4,7 @@ With probability `pos_fraction` (0.5, i.e. positive : negative = 1 : 1) the patc
 uniformly drawn voxel of the stage's target (LA in Stage I, scar in II and III), else a uniform
 voxel of the volume; the centre is clamped so that the un-augmented patch lies inside the volume
 (MONAI RandCropByPosNegLabel semantics). A case with an empty target draws uniform centres.
-Tests: tests/test_table1_augment.py
+Tests: tests/test_table1_params.py
 """
 from __future__ import annotations
 

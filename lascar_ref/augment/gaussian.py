@@ -3,7 +3,7 @@
 
   y = G_sigma_x * G_sigma_y * G_sigma_z * x,  G normalised, truncated at 4 sigma (radius
   round(4 sigma)), replicate padding (Deviation: MONAI pads with zeros and darkens the edges).
-Tests: tests/test_table1_augment.py
+Tests: tests/test_table1_intensity.py
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
   shift:    x' = x + o, o ~ U(-0.1, 0.1)                                                P = 0.50
   noise:    x' = x + n, n ~ N(0, s^2) voxel-wise, s ~ U(0, 0.02) per sample             P = 0.20
 Each op: sample_<op>(batch_size, generator) -> params; apply_<op>(x, ...) pure on (B, 1, X, Y, Z).
-Tests: tests/test_table1_augment.py
+Tests: tests/test_table1_intensity.py
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ T_elastic, T_rot, T_zoom as ONE sampling grid (spatial.py), then T_bias on the p
 does not depend on the order with the warp), then T_blur, T_contrast, T_shift, T_noise.
 Parameters for every operation are drawn whether or not it fires, so the random stream does not
 depend on which ones fire. `sample_params` draws (CPU generator), `apply_params` is pure.
-Tests: tests/test_table1_augment.py; benchmark: bench/bench_augment.py
+Tests: tests/test_table1_params.py; benchmark: bench/bench_augment.py
 """
 from __future__ import annotations
 

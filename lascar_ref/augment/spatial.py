@@ -13,7 +13,7 @@ Deviation: MONAI's Rand3DElastic cannot express a per-axis Delta (DESIGN.md §4)
 voxels fold at sigma = 3, Delta = (6, 6, 5); accepted.
 One trilinear grid_sample (align_corners=True, border padding) samples image and label channels;
 grids in float32 outside autocast. A sample with no spatial op is an exact integer slice.
-Tests: tests/test_table1_augment.py
+Tests: tests/test_table1_geometry.py
 """
 from __future__ import annotations
 

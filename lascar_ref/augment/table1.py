@@ -2,7 +2,7 @@
 
 Each row: operation, parameter ranges (units in the key names), probability P, rationale and
 the source of the semantics. Table 1 order is the application order of Eq. (2).
-Tests: tests/test_table1_augment.py
+Tests: tests/test_table1_params.py
 """
 from __future__ import annotations
 

@@ -51,21 +51,23 @@ def evaluate(model, cfg: TrainConfig, device: torch.device, out: Path, grid: str
             probs = sliding_window_probs(image, predict, cfg.patch, cfg.overlap, cfg.sw_batch_size, mirror=mirror,
                                          progress=False)[0].float().cpu().numpy()
         raw_image = read_volume(p.meta["source"]["image"], check_finite=False)
+        if grid == "original":  # ground truth on the raw grid, read once per case
+            raw = {name: read_volume(p.meta["source"][name], check_finite=False).data > 0
+                   for name in {"la", *structures(cfg.stage)}}
+            raw_wall = wall_mask(raw["la"], raw_image.spacing_mm, cfg.delta_in_mm, cfg.delta_out_mm) \
+                if "scar" in raw else None
         for k, name in enumerate(structures(cfg.stage)):
             original = to_original_grid(probs[k], p.meta) > 0.5
             write_volume(out / "predictions" / f"{p.name.replace('/', '_')}_{name}.nii.gz",
                          original.astype(np.uint8), raw_image.affine, raw_image.header)
             if grid == "original":
-                gt = read_volume(p.meta["source"][name], check_finite=False).data > 0
-                la = read_volume(p.meta["source"]["la"], check_finite=False).data > 0
-                pred, spacing = original, raw_image.spacing_mm
-                wall = wall_mask(la, spacing, cfg.delta_in_mm, cfg.delta_out_mm) if name == "scar" else None
+                pred, gt, spacing, wall = original, raw[name], raw_image.spacing_mm, raw_wall
             else:
                 gt = np.asarray(p.la if name == "la" else p.scar) > 0
                 pred, spacing, wall = probs[k] > 0.5, cfg.spacing_mm, np.asarray(p.wall) > 0
             row = {"case": p.name, "structure": name, **case_metrics(pred, gt, spacing),
                    "diagonal_mm": diagonal_mm(pred.shape, spacing)}
-            if wall is not None:
+            if name == "scar":
                 row.update(burden_pred=scar_burden(pred, wall), burden_gt=scar_burden(gt, wall))
             rows.append(row)
     write_reports(rows, out)

@@ -65,13 +65,19 @@ def resample(data: np.ndarray, src_mm, dst_mm, label: bool) -> np.ndarray:
     return out[0, 0].numpy().astype(data.dtype if label else np.float32)
 
 
+def _crop_slices(starts, full_shape, size) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+    """Per axis, the slice of the full (resampled) array and of the cropped/padded array that overlap."""
+    src = tuple(slice(st, st + s) if st >= 0 else slice(0, n) for st, n, s in zip(starts, full_shape, size))
+    dst = tuple(slice(0, s) if st >= 0 else slice(-st, -st + n) for st, n, s in zip(starts, full_shape, size))
+    return src, dst
+
+
 def crop_or_pad(data: np.ndarray, size, fill: float) -> tuple[np.ndarray, list[int]]:
     """Centre crop or pad (X, Y, Z) to `size`; returns the array and, per axis, the source index of
     output voxel 0 (negative when padded)."""
     starts = [(n - s) // 2 for n, s in zip(data.shape, size)]
     out = np.full(size, fill, dtype=data.dtype)
-    src = tuple(slice(st, st + s) if st >= 0 else slice(0, n) for st, n, s in zip(starts, data.shape, size))
-    dst = tuple(slice(0, s) if st >= 0 else slice(-st, -st + n) for st, n, s in zip(starts, data.shape, size))
+    src, dst = _crop_slices(starts, data.shape, size)
     out[dst] = data[src]
     return out, starts
 
@@ -153,12 +159,8 @@ def to_original_grid(prob: np.ndarray, meta: dict) -> np.ndarray:
     """Map a preprocessed-grid probability map (X, Y, Z) back to the case's raw grid (DESIGN.md §5):
     undo the crop / pad (outside the crop: 0), then resample linearly to the raw shape."""
     resampled = np.zeros(meta["resampled_shape"], dtype=np.float32)
-    size = prob.shape
-    src = tuple(slice(0, s) if st >= 0 else slice(-st, -st + n)
-                for st, n, s in zip(meta["crop_start"], meta["resampled_shape"], size))
-    dst = tuple(slice(st, st + s) if st >= 0 else slice(0, n)
-                for st, n, s in zip(meta["crop_start"], meta["resampled_shape"], size))
-    resampled[dst] = prob[src]
+    full, crop = _crop_slices(meta["crop_start"], meta["resampled_shape"], prob.shape)
+    resampled[full] = prob[crop]
     if list(resampled.shape) == list(meta["raw_shape"]):
         return resampled
     t = torch.from_numpy(resampled)[None, None]

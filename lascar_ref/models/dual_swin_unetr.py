@@ -22,8 +22,6 @@ class DualSwinUNETR(nn.Module):
     def __init__(self, in_channels: int = 1, feature_size: int = 48, attn_impl: str = "sdpa",
                  use_checkpoint: bool = False, legacy_merge_order: bool = False) -> None:
         super().__init__()
-        if feature_size % 12:
-            raise ValueError(f"feature_size must be a multiple of 12 (heads 3, 6, 12, 24), got {feature_size}")
         self.feature_size = feature_size
         self.encoder = Encoder(in_channels, feature_size, attn_impl, use_checkpoint, legacy_merge_order)
         self.decoder_la = Decoder(feature_size)

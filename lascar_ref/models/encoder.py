@@ -24,6 +24,8 @@ class Encoder(nn.Module):
     def __init__(self, in_channels: int = 1, feature_size: int = 48, attn_impl: str = "sdpa",
                  use_checkpoint: bool = False, legacy_merge_order: bool = False) -> None:
         super().__init__()
+        if feature_size % 12:
+            raise ValueError(f"feature_size must be a multiple of 12 (heads 3, 6, 12, 24), got {feature_size}")
         f = feature_size
         self.swin = SwinTransformer(in_channels, f, attn_impl=attn_impl, use_checkpoint=use_checkpoint,
                                     legacy_merge_order=legacy_merge_order)

@@ -1,4 +1,4 @@
-"""Evaluate checkpoints — paper §4.2-4.3 (Table 2); DESIGN.md §6.
+"""Evaluate checkpoints — paper §4.2-4.3 (Table 2); docs/design.md §6.
 
   python eval.py --ckpt stage3.pt [--data DIR] [--fold k] [--out DIR] [--cases NAME ...]
                  [--grid original|preprocessed] [--mirror] [--device cpu] [--no-chain] [--preset demo]
@@ -8,7 +8,9 @@ stored in the checkpoint unless given), writes predictions as NIfTI in each case
 geometry and per-case metrics as CSV and JSON under OUT/stage{N}/, and prints the paper's Table 2
 layout. The stage (I: LA, II: LA and scar, III: scar) is read from the checkpoint. By default the
 checkpoint's --init chain is followed (stage3.pt <- stage2.pt <- stage1.pt, where those files
-exist), giving Table 2's rows I, I+II, I+II+III.
+exist), giving Table 2's rows I, I+II, I+II+III. Every row is scored on the same Task 1
+validation cases of the fold (the paper's n = 12), Stage I's LA included; only a dataset without
+Task 1 (LA only) scores Stage I on its Task 2 validation cases.
 """
 from __future__ import annotations
 
@@ -20,22 +22,22 @@ from pathlib import Path
 from lascar_ref.checkpoint import CheckpointError, load_checkpoint
 from lascar_ref.config import PRESETS, make_config
 from lascar_ref.data.nifti_io import DataError
+from lascar_ref.data.layout import has_task
 from lascar_ref.evaluate import evaluate, table2
-from lascar_ref.stages import build_model
-from lascar_ref.trainer import resolve_device
-
-ROMAN = {1: "I", 2: "II", 3: "III"}
+from lascar_ref.runtime import resolve_device
+from lascar_ref.stage_data import data_root
+from lascar_ref.stage_table import STAGES, build_model
 
 
 def init_chain(path: Path, follow: bool) -> list[tuple[Path, dict]]:
     """[(path, state)] from the first stage to `path`, following each checkpoint's --init."""
-    chain = [(path, load_checkpoint(path))]
+    chain = [(path, load_checkpoint(path, schema="eval"))]
     while follow and chain[0][1]["config"].get("init"):
         init = Path(chain[0][1]["config"]["init"])
         candidate = next((p for p in (chain[0][0].parent / init.name, init) if p.is_file()), None)
         if candidate is None:
             break
-        chain.insert(0, (candidate, load_checkpoint(candidate)))
+        chain.insert(0, (candidate, load_checkpoint(candidate, schema="eval")))
     return chain
 
 
@@ -65,15 +67,18 @@ def main(argv=None) -> int:
                                              ("cache", a.cache)) if v is not None})
             values.update(init=None, resume=None, progress=not a.no_progress)
             cfg = make_config(**values)
+            spec = STAGES[cfg.stage]
             device = resolve_device(cfg.device)
-            model = build_model(cfg)
+            model = build_model(spec, cfg.feature_size)
             model.load_state_dict(state["model"])
             model.to(device)
             out = Path(a.out) / f"stage{cfg.stage}"
-            rows = evaluate(model, cfg, device, out, a.grid, a.cases, a.mirror)
-            label.append(ROMAN[cfg.stage])
+            task = 1 if has_task(data_root(cfg), 1) else spec.task
+            rows = evaluate(model, cfg, spec, device, out, task, a.grid, a.cases, a.mirror)
+            label.append(spec.roman)
             results.append(("+".join(label), rows))
-            print(f"Stage {ROMAN[cfg.stage]} ({path}), fold {cfg.fold}, {a.grid} grid: predictions and metrics in {out}/")
+            print(f"Stage {spec.roman} ({path}), fold {cfg.fold}, task {task}, {a.grid} grid: "
+                  f"predictions and metrics in {out}/")
     except (DataError, CheckpointError, ValueError) as e:
         print(f"eval.py: error: {e}", file=sys.stderr)
         return 2

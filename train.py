@@ -1,4 +1,4 @@
-"""Train the progressive stages — paper §3.2 (Stages I, II, III), §4.2; DESIGN.md §2.
+"""Train the progressive stages — paper §3.2 (Stages I, II, III), §4.2; docs/design.md §2.
 
   python train.py --stage 1                          Stage I on task 2 (LA), random init
   python train.py --stage 2 --init stage1.pt         Stage II, E and D_LA from Stage I
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     stage, preset = args.pop("stage"), args.pop("preset")
     try:
         if args.get("resume"):
-            saved = load_checkpoint(args["resume"])
+            saved = load_checkpoint(args["resume"], schema="resume")
             if stage != "all" and int(stage) != saved["stage"]:
                 raise CheckpointError(f"{args['resume']}: a Stage {saved['stage']} checkpoint cannot resume Stage {stage}")
             ignored = sorted(k for k in args if k not in OVERRIDABLE_ON_RESUME | {"resume"})

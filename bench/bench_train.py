@@ -17,8 +17,9 @@ import torch
 
 from lascar_ref.augment import augment, foreground_indices
 from lascar_ref.config import make_config
-from lascar_ref.stages import build_model, param_groups
-from lascar_ref.trainer import resolve_amp, train_step
+from lascar_ref.runtime import resolve_amp
+from lascar_ref.stage_table import STAGES, LossWeights, build_model, loss_fn, param_groups
+from lascar_ref.trainer import train_step
 
 SIZES = {"demo": dict(preset="demo"), "paper": dict(preset="paper")}
 
@@ -26,8 +27,10 @@ SIZES = {"demo": dict(preset="demo"), "paper": dict(preset="paper")}
 def bench(name: str, device: torch.device, steps: int) -> str:
     cfg = make_config(SIZES[name]["preset"], stage=2, device=str(device))
     amp = resolve_amp("auto", device)
-    model = build_model(cfg).to(device)
-    optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr)
+    spec = STAGES[2]
+    model = build_model(spec, cfg.feature_size).to(device)
+    optimizer = torch.optim.AdamW(param_groups(model, spec, ["E", "D_LA"], cfg.lr, cfg.pretrained_lr_scale), lr=cfg.lr)
+    stage_loss = loss_fn(spec, LossWeights(cfg.lam, cfg.beta_la, cfg.beta_scar, 0.5))
     scaler = torch.amp.GradScaler(device.type, enabled=False)
     g = torch.Generator().manual_seed(0)
     image = torch.randn(1, 1, *cfg.size, device=device)
@@ -37,7 +40,7 @@ def bench(name: str, device: torch.device, steps: int) -> str:
 
     def ours():
         out = augment(image, labels, cfg.patch, cfg.spacing_mm, g, fg_indices=fg)
-        train_step(model, out["image"], out["labels"], optimizer, scaler, cfg, 0.5, amp)
+        train_step(model, out["image"], out["labels"], optimizer, scaler, stage_loss, amp)
 
     from monai.networks.nets import SwinUNETR as MonaiSwinUNETR
     theirs_model = MonaiSwinUNETR(in_channels=1, out_channels=1, feature_size=cfg.feature_size).to(device)

@@ -1,4 +1,4 @@
-"""Sliding-window inference — paper §4.2 (validation on whole volumes); DESIGN.md §6.
+"""Sliding-window inference — paper §4.2 (validation on whole volumes); docs/design.md §6.
 
 Windows of `patch` (default 224 x 192 x 32) with overlap 0.5 (stride int(patch * 0.5), the last
 window flush with the volume end: 12 windows on 384 x 256 x 40), batched; each window's sigmoid
@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-PATCH = (224, 192, 32)  # DESIGN.md §0
-OVERLAP = 0.5           # DESIGN.md §6
+PATCH = (224, 192, 32)  # docs/design.md §0
+OVERLAP = 0.5           # docs/design.md §6
 
 
 def window_starts(size: int, patch: int, overlap: float = OVERLAP) -> list[int]:

@@ -1,4 +1,4 @@
-"""Evaluation metrics — paper §4.2 (Dsc, HD, ASD) and the LAScarQS challenge; DESIGN.md §6.
+"""Evaluation metrics — paper §4.2 (Dsc, HD, ASD) and the LAScarQS challenge; docs/design.md §6.
 
 On binary masks, per case and structure, in mm with the case's voxel spacing:
   border(M) = M minus its 6-connected erosion; d_AB = distances from border(A) voxels to the

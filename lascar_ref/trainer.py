@@ -1,132 +1,86 @@
-"""The training loop of Stages I, II, III — paper §3.2, §4.2; DESIGN.md §2; STYLE rule 11.
+"""One training step, one epoch, one validation — paper §3.2, §4.2; docs/design.md §2; STYLE 11.
 
-An epoch = one augmented patch per training case (Eq. 2, Table 1), then sliding-window validation
-on the whole validation volumes; early stopping on the stage's validation Dice (patience 30,
-min delta 1e-4). AdamW; autocast (bf16 default on CUDA when supported, off on CPU), a GradScaler
-only for fp16; losses in float32. Every epoch writes stage{N}.last.pt (resume) and one JSON line
-to stage{N}.log.jsonl; an improvement writes stage{N}.pt (best). Tests: tests/test_train_*.py
+An epoch = one augmented patch per training case (Eq. 2, Table 1) and one `train_step` each;
+then sliding-window validation on the whole validation volumes. The step takes the stage's loss
+function (stage_table.loss_fn), so Stage II's step reads: model (Eq. 4) -> loss_stage2 ->
+stage2_loss (Eq. 5, with the W-weighted scar term of Eq. 8). Autocast (bf16 on CUDA by default),
+a GradScaler only for fp16, losses in float32, gradients unscaled before clipping.
+Tests: tests/test_train_stages.py, tests/test_train_resume.py
 """
+
 from __future__ import annotations
 
-import json
 import math
-import time
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from .augment import augment
-from .config import TrainConfig
 from .inference import sliding_window_probs
+from .labels import channel
 from .metrics import case_metrics
-from .stages import TARGET, predict_logits, stage_loss, structures
-
-NONFINITE_SKIPS_FP16 = 5  # consecutive fp16 steps the scaler may skip before training stops
+from .stage_data import CaseTensors
+from .stage_table import StageSpec, Terms, predict_logits
+from .stopping import NonFiniteBudget
 
 
 class TrainingError(RuntimeError):
-    pass
+    """Training cannot go on (non-finite loss); the message names stage, epoch and step."""
 
 
-def resolve_device(name: str) -> torch.device:
-    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
-
-
-def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
-    if amp == "auto":
-        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[amp]
-
-
-@dataclass
-class EarlyStopping:
-    patience: int
-    min_delta: float
-    best: float = -math.inf
-    best_epoch: int = -1
-    bad_epochs: int = 0
-
-    def update(self, value: float, epoch: int) -> bool:
-        """Record a validation value; True if it improves on the best by more than min_delta."""
-        if value > self.best + self.min_delta:
-            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
-            return True
-        self.bad_epochs += 1
-        return False
-
-    @property
-    def stop(self) -> bool:
-        return self.bad_epochs >= self.patience
-
-
-def train_step(model, image, labels, optimizer, scaler, cfg: TrainConfig, alpha: float,
-               amp_dtype: torch.dtype | None) -> tuple[dict[str, float], bool]:
-    """One optimisation step on a batch of augmented patches; returns (loss terms, finite?)."""
+def train_step(model: torch.nn.Module, image: torch.Tensor, labels: torch.Tensor, optimizer, scaler,
+               loss_fn: Callable[[object, torch.Tensor], Terms], amp_dtype: torch.dtype | None,
+               grad_clip: float = 0.0) -> tuple[dict[str, float], bool]:
+    """One optimisation step. image (B, 1, *patch), labels (B, 3, *patch) -> (loss terms, finite?).
+    A non-finite loss takes no step."""
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(image.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
         outputs = model(image)
-    terms = stage_loss(cfg, outputs, labels, alpha)  # float32 (losses leave autocast themselves)
+    terms = loss_fn(outputs, labels)  # float32: the losses leave autocast themselves
     if not torch.isfinite(terms["loss"]):
         return {k: float(v.detach()) for k, v in terms.items()}, False
     scaler.scale(terms["loss"]).backward()
-    if cfg.grad_clip > 0:
+    if grad_clip > 0:
         scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], cfg.grad_clip)
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        torch.nn.utils.clip_grad_norm_(params, grad_clip)
     scaler.step(optimizer)
     scaler.update()
     return {k: float(v.detach()) for k, v in terms.items()}, True
 
 
-@torch.no_grad()
-def validate(model, cases, cfg: TrainConfig, amp_dtype) -> dict[str, float]:
-    """Mean Dice / HD / ASD (challenge) per structure over whole validation volumes (preprocessed grid)."""
-    model.eval()
-    predict = predict_logits(model, cfg.stage)
-    names = structures(cfg.stage)
-    per = {n: [] for n in names}
-    for case in cases:
-        with torch.autocast(case.image.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            probs = sliding_window_probs(case.image, predict, cfg.patch, cfg.overlap, cfg.sw_batch_size,
-                                         progress=False)
-        masks = (probs[0] > 0.5).cpu().numpy()
-        for k, name in enumerate(names):
-            gt = np.asarray(case.pre.la if name == "la" else case.pre.scar)
-            per[name].append(case_metrics(masks[k], gt, cfg.spacing_mm))
-    model.train()
-    out = {}
-    for name, rows in per.items():
-        for metric in ("dice", "hd", "asd"):
-            values = [r[metric] for r in rows if not math.isnan(r[metric])]
-            out[f"val_{name}_{metric}"] = float(np.mean(values)) if values else math.nan
-    out["val_dice"] = out[f"val_{TARGET[cfg.stage]}_dice"]
-    return out
+def epoch_order(n_cases: int, steps: int, sampler: torch.Generator) -> torch.Tensor:
+    """Case indices of one epoch: a permutation (steps = 0) or `steps` draws with replacement."""
+    if steps:
+        return torch.randint(0, n_cases, (steps,), generator=sampler)
+    return torch.randperm(n_cases, generator=sampler)
 
 
-def run_epoch(model, train_cases, optimizer, scaler, cfg, epoch, alpha, amp_dtype, gens, budget) -> dict[str, float]:
-    """Train one epoch; returns the mean of every loss term. gens: (sampler, augment) generators."""
+def run_epoch(model, cases: list[CaseTensors], optimizer, scaler, loss_fn, *, patch, spacing_mm,
+              batch_size: int, steps: int, gens: tuple[torch.Generator, torch.Generator],
+              amp_dtype, budget: NonFiniteBudget, grad_clip: float = 0.0, where: str = "",
+              progress: bool = True) -> dict[str, float]:
+    """Train one epoch; returns the mean of every loss term over the finite steps.
+    gens = (sampler, augment) generators; `where` ("stage 2, epoch 7") names errors."""
     sampler, aug = gens
-    n = cfg.steps_per_epoch or len(train_cases)
-    order = torch.randint(0, len(train_cases), (n,), generator=sampler) if cfg.steps_per_epoch else \
-        torch.randperm(len(train_cases), generator=sampler)
+    order = epoch_order(len(cases), steps, sampler)
     sums, count = {}, 0
-    bar = tqdm(range(0, n, cfg.batch_size), desc=f"stage {cfg.stage} epoch {epoch}", unit="step",
-               disable=not cfg.progress, leave=False)
+    bar = tqdm(range(0, len(order), batch_size), desc=where, unit="step", disable=not progress, leave=False)
     for step in bar:
-        batch = [train_cases[int(i)] for i in order[step:step + cfg.batch_size]]
-        image = torch.cat([c.image for c in batch])
-        labels = torch.cat([c.labels for c in batch])
-        out = augment(image, labels, cfg.patch, cfg.spacing_mm, aug, fg_indices=[c.fg for c in batch])
-        terms, finite = train_step(model, out["image"], out["labels"], optimizer, scaler, cfg, alpha, amp_dtype)
+        batch = [cases[int(i)] for i in order[step : step + batch_size]]
+        image = torch.cat([c.image for c in batch])  # (B, 1, X, Y, Z)
+        labels = torch.cat([c.labels for c in batch])  # (B, 3, X, Y, Z)
+        out = augment(image, labels, patch, spacing_mm, aug, fg_indices=[c.fg for c in batch])
+        terms, finite = train_step(model, out["image"], out["labels"], optimizer, scaler, loss_fn,
+                                   amp_dtype, grad_clip)
         if not finite:
-            if budget[0] <= 0:
-                raise TrainingError(f"non-finite loss at stage {cfg.stage}, epoch {epoch}, step {step} "
-                                    f"({terms}); stopping. The last good checkpoint is left as it was.")
-            budget[0] -= 1
+            if not budget.spend():
+                raise TrainingError(f"non-finite loss at {where}, step {step} ({terms}); stopping. "
+                                    f"The last good checkpoint is left as it was.")
             continue
-        budget[0] = NONFINITE_SKIPS_FP16 if amp_dtype == torch.float16 else 0
+        budget.reset()
         for k, v in terms.items():
             sums[k] = sums.get(k, 0.0) + v
         count += 1
@@ -134,16 +88,27 @@ def run_epoch(model, train_cases, optimizer, scaler, cfg, epoch, alpha, amp_dtyp
     return {k: v / max(count, 1) for k, v in sums.items()}
 
 
-def log_epoch(path: Path, record: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-
-
-def epoch_line(record: dict) -> str:
-    val = " ".join(f"{k[4:]}={v:.4f}" for k, v in record.items() if k.startswith("val_") and k != "val_dice")
-    return (f"stage {record['stage']} epoch {record['epoch']}: loss {record['loss']:.4f}, alpha {record['alpha_t']:.2f}, "
-            f"{val} ({record['seconds']:.1f} s)")
-
-
-def now() -> float:
-    return time.perf_counter()
+@torch.no_grad()
+def validate(model, cases: list[CaseTensors], spec: StageSpec, *, patch, overlap: float, sw_batch_size: int,
+             spacing_mm, amp_dtype) -> dict[str, float]:
+    """Mean Dice / HD / ASD (challenge) per output structure over whole validation volumes
+    (preprocessed grid); "val_dice" is the stage's early-stopping value."""
+    model.eval()
+    predict = predict_logits(model, spec)
+    per = {name: [] for name in spec.outputs}
+    for case in cases:
+        device = case.image.device
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            probs = sliding_window_probs(case.image, predict, patch, overlap, sw_batch_size, progress=False)
+        masks = (probs[0] > 0.5).cpu().numpy()  # (K, X, Y, Z)
+        for k, name in enumerate(spec.outputs):
+            gt = case.labels[0, channel(name)].cpu().numpy() > 0.5
+            per[name].append(case_metrics(masks[k], gt, spacing_mm))
+    model.train()
+    out = {}
+    for name, rows in per.items():
+        for metric in ("dice", "hd", "asd"):
+            values = [r[metric] for r in rows if not math.isnan(r[metric])]
+            out[f"val_{name}_{metric}"] = float(np.mean(values)) if values else math.nan
+    out["val_dice"] = out[f"val_{spec.target}_dice"]
+    return out

@@ -1,4 +1,4 @@
-"""Leak-free folds (lascar_ref/data/folds.py, DESIGN.md §5)."""
+"""Leak-free folds (lascar_ref/data/folds.py, docs/design.md §5)."""
 import pytest
 
 from lascar_ref.data import PreprocessConfig, assign_folds, list_cases, preprocess_case, split

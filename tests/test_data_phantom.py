@@ -1,4 +1,4 @@
-"""Synthetic LGE phantoms (lascar_ref/data/phantom.py, DESIGN.md §7)."""
+"""Synthetic LGE phantoms (lascar_ref/data/phantom.py, docs/design.md §7)."""
 import filecmp
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Preprocessing and its cache (lascar_ref/data/preprocess.py, DESIGN.md §5)."""
+"""Preprocessing and its cache (lascar_ref/data/preprocess.py, docs/design.md §5)."""
 import shutil
 
 import nibabel as nib

@@ -1,4 +1,4 @@
-"""Eq. 7-8: W = 1 + alpha(t) M_wall and the W-weighted scar DiceCE (DESIGN.md §3)."""
+"""Eq. 7-8: W = 1 + alpha(t) M_wall and the W-weighted scar DiceCE (docs/design.md §3)."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""Evaluation pieces (lascar_ref/evaluate.py, data/preprocess.to_original_grid; DESIGN.md §5-§6)."""
+"""Evaluation pieces (lascar_ref/evaluate.py, data/preprocess.to_original_grid; docs/design.md §5-§6)."""
 import math
 
 import nibabel as nib
@@ -30,8 +30,9 @@ def test_table2_layout():
             {"structure": "la", "dice": 0.92, "hd": 9.0, "asd": 2.4},
             {"structure": "scar", "dice": 0.5, "hd": math.nan, "asd": math.nan}]
     text = table2([("I", rows[:2]), ("I+II", rows)]).splitlines()
-    assert text[0] == "LA cavity segmentation (n = 2)"
-    assert text[2].split()[:4] == ["I", "0.91", "±", "0.01"]
-    assert text[4] == "LA scar segmentation (n = 1)"
-    assert text[6].split() == ["I", "-", "-", "-"]
-    assert text[7].startswith("I+II") and "(1 undef.)" in text[7]
+    assert text[0] == "LA cavity segmentation"
+    assert text[2].split()[:5] == ["I", "2", "0.91", "±", "0.01"]
+    assert text[4] == "LA scar segmentation"
+    assert text[6].split() == ["I", "-", "-", "-", "-"]
+    # one scar case: its std is undefined and shown so, never as "± 0.00"
+    assert text[7].split()[:5] == ["I+II", "1", "0.50", "±", "n/a"] and "(1 undef.)" in text[7]

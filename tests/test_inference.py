@@ -1,4 +1,4 @@
-"""Sliding-window inference (lascar_ref/inference.py, DESIGN.md §6)."""
+"""Sliding-window inference (lascar_ref/inference.py, docs/design.md §6)."""
 import itertools
 import math
 

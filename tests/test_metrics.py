@@ -1,4 +1,4 @@
-"""Metrics (lascar_ref/metrics.py, DESIGN.md §6) on shapes with known answers and against MONAI."""
+"""Metrics (lascar_ref/metrics.py, docs/design.md §6) on shapes with known answers and against MONAI."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Exact parity with MONAI 1.6.1 SwinUNETR given the same weights (DESIGN.md §1), the MONAI key
+"""Exact parity with MONAI 1.6.1 SwinUNETR given the same weights (docs/design.md §1), the MONAI key
 map round trip (lascar_ref/models/monai_keys.py), the legacy merge order and the size check."""
 import pytest
 import torch
@@ -101,4 +101,4 @@ def test_size_check_names_nearest_valid_sizes():
         SwinUNETR(feature_size=12)(torch.zeros(1, 1, 64, 64, 40))
     with pytest.raises(ValueError, match=r"at least one spatial size must be >= 64"):
         check_spatial_size((1, 1, 32, 32, 32))
-    check_spatial_size((1, 1, 224, 192, 32))  # the DESIGN.md §0 patch is accepted
+    check_spatial_size((1, 1, 224, 192, 32))  # the docs/design.md §0 patch is accepted

@@ -1,5 +1,5 @@
 """End to end through the real entry points (subprocess): Stage I -> II -> III -> eval on tiny
-phantoms, with the users' verbatim commands; files written where documented (DESIGN.md §2)."""
+phantoms, with the users' verbatim commands; files written where documented (docs/design.md §2)."""
 import json
 import subprocess
 import sys
@@ -31,18 +31,21 @@ def test_stage1_2_3_then_eval(tmp_path, tiny_train):
     for n in (1, 2, 3):
         for suffix in (".pt", ".last.pt", ".log.jsonl"):
             assert (tmp_path / f"stage{n}{suffix}").is_file()
-    records = [json.loads(s) for s in (tmp_path / "stage2.log.jsonl").read_text().splitlines()]
+    lines = [json.loads(s) for s in (tmp_path / "stage2.log.jsonl").read_text().splitlines()]
+    start, records = lines[0], lines[1:]
+    assert start["event"] == "start" and start["loaded"] == ["E", "D_LA"] and start["new"] == ["D_scar"]
     assert [r["alpha_t"] for r in records] == [0.0, 0.5]  # alpha(t) ramp over 2 epochs
     assert {"la", "scar", "la_dice", "scar_ce", "val_scar_dice", "val_la_dice"} <= set(records[0])
-    assert set(records[0]["lr"]) == {"encoder", "decoder_la", "decoder_scar"}
+    assert set(records[0]["lr"]) == {"E", "D_LA", "D_scar"}
     report = run([evaluate, "--ckpt", "stage3.pt", "--out", "ev", "--no-progress"], tmp_path)
     # the --init chain gives Table 2's rows: I (LA), I+II (LA, scar), I+II+III (scar)
     lines = report.splitlines()
-    table = lines[next(i for i, l in enumerate(lines) if l.startswith("LA cavity segmentation")):]
-    assert [l.split()[0] for l in table[2:5]] == ["I", "I+II", "I+II+III"]
-    assert table[4].split()[1:] == ["-", "-", "-"]  # Stage III does not segment the LA
-    assert "LA scar segmentation (n = 2)" in report  # 3 Task 1 scans in 2 folds: 2 in fold 0
-    assert table[7].split()[1] == "-" and table[8].split()[0] == "I+II"
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("LA cavity segmentation")) :]
+    assert [line.split()[0] for line in table[2:5]] == ["I", "I+II", "I+II+III"]
+    # every row on the same Task 1 validation cases: 3 Task 1 scans in 2 folds, 2 in fold 0
+    assert [line.split()[1] for line in table[2:4]] == ["2", "2"]
+    assert table[4].split()[1:] == ["-", "-", "-", "-"]  # Stage III does not segment the LA
+    assert table[7].split()[1:] == ["-", "-", "-", "-"] and table[8].split()[:2] == ["I+II", "2"]
     metrics = json.loads((tmp_path / "ev" / "stage3" / "metrics.json").read_text())
     assert len(metrics["cases"]) == 2 and {r["structure"] for r in metrics["cases"]} == {"scar"}
     assert {r["structure"] for r in json.loads((tmp_path / "ev" / "stage2" / "metrics.json").read_text())["cases"]} \

@@ -1,4 +1,4 @@
-"""Table 1 augmentations, label-guided sampling and the Eq. (2) composition (DESIGN.md §4)."""
+"""Table 1 augmentations, label-guided sampling and the Eq. (2) composition (docs/design.md §4)."""
 from .crop import foreground_indices, sample_starts
 from .pipeline import apply_params, augment, augmented_samples, sample_params
 from .table1 import ORDER, PAPER_P, TABLE1

@@ -1,16 +1,16 @@
-"""T_bias — bias field, paper Table 1 (degree [0.02, 0.06], P = 0.15); DESIGN.md §4.
+"""T_bias — bias field, paper Table 1 (degree [0.02, 0.06], P = 0.15); docs/design.md §4.
 
   x' = x * exp(f),  f(u, v, w) = sum_{i+j+k <= 3} c_ijk P_i(u) P_j(v) P_k(w)
 P_n: Legendre polynomials; (u, v, w) in [-1, 1] over the patch (linspace per axis); 20
 coefficients c_ijk ~ U(0.02, 0.06) per sample (MONAI RandBiasField semantics, degree 3).
 Applied to the sampled patch (a smooth random field: the order with the warp does not change
-its law, DESIGN.md §4). Tests: tests/test_table1_intensity.py
+its law, docs/design.md §4). Tests: tests/test_table1_intensity.py
 """
 from __future__ import annotations
 
 import torch
 
-from .random import table_uniform
+from .sampling import table_uniform
 
 DEGREE = 3
 TERMS = tuple((i, j, k) for i in range(DEGREE + 1) for j in range(DEGREE + 1) for k in range(DEGREE + 1)

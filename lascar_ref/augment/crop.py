@@ -1,4 +1,4 @@
-"""Label-guided patch sampling — paper §1 ("label-guided sampling"), §4.1; DESIGN.md §4.
+"""Label-guided patch sampling — paper §1 ("label-guided sampling"), §4.1; docs/design.md §4.
 
 With probability `pos_fraction` (0.5, i.e. positive : negative = 1 : 1) the patch centre is a
 uniformly drawn voxel of the stage's target (LA in Stage I, scar in II and III), else a uniform
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-POS_FRACTION = 0.5  # DESIGN.md §4
+POS_FRACTION = 0.5  # docs/design.md §4
 
 
 def foreground_indices(mask: torch.Tensor) -> torch.Tensor:

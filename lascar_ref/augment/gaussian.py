@@ -1,5 +1,5 @@
 """Separable Gaussian smoothing with per-sample, per-axis sigma — used by T_blur and T_elastic
-(paper Table 1; DESIGN.md §4).
+(paper Table 1; docs/design.md §4).
 
   y = G_sigma_x * G_sigma_y * G_sigma_z * x,  G normalised, truncated at 4 sigma (radius
   round(4 sigma)), replicate padding (Deviation: MONAI pads with zeros and darkens the edges).

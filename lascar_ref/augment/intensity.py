@@ -1,4 +1,4 @@
-"""T_blur, T_contrast, T_shift, T_noise — paper Table 1; DESIGN.md §4.
+"""T_blur, T_contrast, T_shift, T_noise — paper Table 1; docs/design.md §4.
 
   blur:     x' = G_sigma * x, sigma per axis ~ U(0.5, 1.5) voxels (gaussian.py)        P = 0.20
   contrast: x' = ((x - m) / (M - m + 1e-7))^gamma (M - m) + m, gamma ~ U(0.8, 1.3),     P = 0.30
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from .gaussian import gaussian_smooth
-from .random import device_normal, draw_seeds, table_uniform
+from .sampling import device_normal, draw_seeds, table_uniform
 
 CONTRAST_EPS = 1e-7  # Parity: MONAI AdjustContrast epsilon
 

@@ -1,7 +1,7 @@
 """Eq. (2) composition — paper §3.1:  X' = T_k o ... o T_1(X), k = 8 operations of Table 1.
 
 Per sample, each operation is applied independently with its probability P (Table 1), with
-parameters drawn from its ranges (table1.py). Order (DESIGN.md §4): the label-guided crop and
+parameters drawn from its ranges (table1.py). Order (docs/design.md §4): the label-guided crop and
 T_elastic, T_rot, T_zoom as ONE sampling grid (spatial.py), then T_bias on the patch (its law
 does not depend on the order with the warp), then T_blur, T_contrast, T_shift, T_noise.
 Parameters for every operation are drawn whether or not it fires, so the random stream does not

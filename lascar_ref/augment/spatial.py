@@ -1,5 +1,5 @@
 """T_elastic, T_rot, T_zoom fused with the patch crop into ONE sampling grid — paper Table 1,
-Eq. (2); DESIGN.md §4.
+Eq. (2); docs/design.md §4.
 
 For an output patch voxel u with offset r = (u - (P - 1) / 2) * spacing (mm) from the patch
 centre c (voxel index in the volume), the source index is
@@ -9,7 +9,7 @@ centre c (voxel index in the volume), the source index is
 R_z: in-plane rotation about Z in mm (rigid under anisotropic spacing); zoom > 1 magnifies;
 d: elastic displacement in voxels, Gaussian-smoothed noise (sigma ~ U(3, 5) voxels) normalised
 per axis to a maximum of |d_a| = Delta_a (Delta_x, Delta_y ~ U(3, 6), Delta_z ~ U(2, 5)).
-Deviation: MONAI's Rand3DElastic cannot express a per-axis Delta (DESIGN.md §4). About 1% of
+Deviation: MONAI's Rand3DElastic cannot express a per-axis Delta (docs/design.md §4). About 1% of
 voxels fold at sigma = 3, Delta = (6, 6, 5); accepted.
 One trilinear grid_sample (align_corners=True, border padding) samples image and label channels;
 grids in float32 outside autocast. A sample with no spatial op is an exact integer slice.
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .gaussian import gaussian_smooth
-from .random import device_normal, draw_seeds, table_uniform
+from .sampling import device_normal, draw_seeds, table_uniform
 
 ELASTIC_STRIDE = 2  # noise grid stride of the elastic field (see elastic_field)
 

@@ -1,4 +1,4 @@
-"""LAScarQS data: reader, validation, cached preprocessing, folds, synthetic phantoms (DESIGN.md §5, §7)."""
+"""LAScarQS data: reader, validation, cached preprocessing, folds, synthetic phantoms (docs/design.md §5, §7)."""
 from .folds import assign_folds, split
 from .layout import Case, list_cases
 from .nifti_io import DataError, read_volume, write_volume

@@ -1,4 +1,4 @@
-"""Dataset commands (DESIGN.md §5, §7).
+"""Dataset commands (docs/design.md §5, §7).
 
   python -m lascar_ref.data check DIR              report every problem of a LAScarQS-layout dataset
   python -m lascar_ref.data phantoms OUT [--n-task1 6 --n-task2-only 4 --shape 576 576 44

@@ -1,5 +1,5 @@
 """Leak-free 5-fold split — paper §4.2 ("20% of the data as validation, 5-fold cross-validation");
-DESIGN.md §5.
+docs/design.md §5.
 
 Every Task 1 scan is also a Task 2 scan in the challenge data, so scans are matched across tasks
 by a hash of their raw voxel data: Task 1 cases are shuffled with the seed and dealt round-robin

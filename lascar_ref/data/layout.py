@@ -1,4 +1,4 @@
-"""LAScarQS 2022 folder layout — DESIGN.md §5.
+"""LAScarQS 2022 folder layout — docs/design.md §5.
 
   task1/train_data/train_N/{enhanced, atriumSegImgMO, scarSegImgM}.nii.gz   (LA + scar)
   task2/train_data/train_N/{enhanced, atriumSegImgMO}.nii.gz                 (LA only)
@@ -18,6 +18,8 @@ IMAGE, LA, SCAR = "enhanced.nii.gz", "atriumSegImgMO.nii.gz", "scarSegImgM.nii.g
 
 @dataclass(frozen=True)
 class Case:
+    """The files of one case."""
+
     task: int                 # 1 (LA + scar) or 2 (LA only)
     name: str                 # "task1/train_7"
     image: Path
@@ -28,6 +30,11 @@ class Case:
 def _number(p: Path) -> int:
     m = re.fullmatch(r"train_(\d+)", p.name)
     return int(m[1]) if m else -1
+
+
+def has_task(root: str | Path, task: int) -> bool:
+    """Whether the dataset root holds a task{task}/train_data folder."""
+    return (Path(root) / f"task{task}" / "train_data").is_dir()
 
 
 def list_cases(root: str | Path, task: int) -> list[Case]:

@@ -1,4 +1,4 @@
-"""NIfTI reading and writing with errors that name the file — DESIGN.md §5 (validate before any
+"""NIfTI reading and writing with errors that name the file — docs/design.md §5 (validate before any
 long work), brief: "bad input gets a clear error that names the file and the problem".
 
 `read_volume` returns the voxel array in NIfTI voxel order (X, Y, Z), the affine, the header and

@@ -1,4 +1,4 @@
-"""Synthetic LGE phantoms in the LAScarQS layout — DESIGN.md §7.
+"""Synthetic LGE phantoms in the LAScarQS layout — docs/design.md §7.
 
 Intensity model (arbitrary units before scaling; anatomy from phantom_anatomy.py):
   lung 0.08 | surrounding tissue 0.55 | nulled LV myocardium 0.15 | healthy LA wall 0.35 |

@@ -1,4 +1,4 @@
-"""Synthetic LA anatomy for LGE phantoms — DESIGN.md §7 (our data for tests and the demo).
+"""Synthetic LA anatomy for LGE phantoms — docs/design.md §7 (our data for tests and the demo).
 
 All geometry is in mm, centred in the field of view, drawn from a numpy Generator:
 - LA body: an ellipsoid (semi-axes 24-32 x 21-28 x 18-24 mm) with a smooth low-order shape

@@ -1,4 +1,4 @@
-"""Preprocessing and its cache — paper §4.1; DESIGN.md §5.
+"""Preprocessing and its cache — paper §4.1; docs/design.md §5.
 
   1. resample to (0.625, 0.625, 2.5) mm: image trilinear, labels nearest (centre-aligned voxel
      grids: source index = (target index + 0.5) * new / old spacing - 0.5; skipped when equal);
@@ -9,7 +9,7 @@
 Results are cached once as .npy (memory-mapped on load) in a folder keyed by the source files'
 bytes and the parameters (the byte hash memoised by path, size and modification time), written
 atomically; an epoch never re-reads .nii.gz. `meta.json` keeps
-what is needed to map predictions back (DESIGN.md §5) and a hash of the raw voxel data used to
+what is needed to map predictions back (docs/design.md §5) and a hash of the raw voxel data used to
 match scans across tasks (folds.py). Tests: tests/test_data_preprocess.py
 """
 from __future__ import annotations
@@ -32,18 +32,24 @@ from .layout import Case
 from .validate import load_case
 
 CACHE_VERSION = 1
+TARGET_SPACING_MM = (0.625, 0.625, 2.5)  # paper §4.1
+TARGET_SIZE = (384, 256, 40)  # paper §4.1
 
 
 @dataclass(frozen=True)
 class PreprocessConfig:
-    spacing_mm: tuple[float, float, float] = (0.625, 0.625, 2.5)   # §4.1
-    size: tuple[int, int, int] = (384, 256, 40)                     # §4.1
+    """Target grid and Eq. 6 widths; part of the cache key."""
+
+    spacing_mm: tuple[float, float, float] = TARGET_SPACING_MM
+    size: tuple[int, int, int] = TARGET_SIZE
     delta_in_mm: float = DELTA_IN_MM                                # Eq. 6
     delta_out_mm: float = DELTA_OUT_MM                              # Eq. 6
 
 
 @dataclass
 class Preprocessed:
+    """One cached case: arrays memory-mapped from .npy, meta from meta.json."""
+
     name: str
     task: int
     image: np.ndarray           # (X, Y, Z) float32, z-scored
@@ -156,7 +162,7 @@ def preprocess_case(case: Case, cache_dir: str | Path, cfg: PreprocessConfig = P
 
 
 def to_original_grid(prob: np.ndarray, meta: dict) -> np.ndarray:
-    """Map a preprocessed-grid probability map (X, Y, Z) back to the case's raw grid (DESIGN.md §5):
+    """Map a preprocessed-grid probability map (X, Y, Z) back to the case's raw grid (docs/design.md §5):
     undo the crop / pad (outside the crop: 0), then resample linearly to the raw shape."""
     resampled = np.zeros(meta["resampled_shape"], dtype=np.float32)
     full, crop = _crop_slices(meta["crop_start"], meta["resampled_shape"], prob.shape)

@@ -1,4 +1,4 @@
-"""Input validation before any long work — DESIGN.md §5.
+"""Input validation before any long work — docs/design.md §5.
 
 Checks per case: every file present and readable, 3-D, finite intensities, positive spacing,
 image and labels of equal shape and affine, non-empty LA. `load_case` raises the first problem

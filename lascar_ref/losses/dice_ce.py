@@ -1,4 +1,4 @@
-"""DiceCE loss — paper §3.1, Eq. (1), and its W-weighted reading for Eq. (8) (DESIGN.md §3).
+"""DiceCE loss — paper §3.1, Eq. (1), and its W-weighted reading for Eq. (8) (docs/design.md §3).
 
   L_Dice   = 1 - (2 sum_i y_hat_i y_i + eps) / (sum_i y_hat_i + sum_i y_i + eps)
   L_CE     = -(1/N) sum_i [y_i log y_hat_i + (1 - y_i) log(1 - y_hat_i)]
@@ -9,7 +9,7 @@ Reductions: Dice over all voxels of one sample, then the mean over the batch; CE
 over all voxels of one sample (computed from logits), then the mean over the batch. All in
 float32, also under autocast.
 
-With a voxel weight map w (Eq. 8 as read in DESIGN.md §3):
+With a voxel weight map w (Eq. 8 as read in docs/design.md §3):
   Dice_w = 1 - (2 sum w y_hat y + eps) / (sum w y_hat + sum w y + eps),  CE_w = sum w bce / sum w
 where w is first divided by its per-sample mean. Deviation (documented choice): that
 normalisation only changes how eps compares to the sums, and makes a constant W give exactly
@@ -21,8 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-EPS = 1e-5   # Eq. 1 smoothing (DESIGN.md §3)
-LAM = 0.5    # Eq. 1 trade-off lambda (DESIGN.md §3)
+EPS = 1e-5   # Eq. 1 smoothing (docs/design.md §3)
+LAM = 0.5    # Eq. 1 trade-off lambda (docs/design.md §3)
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@
   Eq. 9  L^(III) = L_DiceCE(Y_hat_scar, Y_scar)
 
 Each function returns a dict of float32 scalars: "loss" (the one to back-propagate) and every
-term of the equation, for the training log (DESIGN.md §2).
+term of the equation, for the training log (docs/design.md §2).
 Tests: tests/test_eq5_stage_losses.py
 """
 from __future__ import annotations

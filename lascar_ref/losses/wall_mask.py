@@ -6,7 +6,7 @@ d_out (`d_out_mm`): the same from a non-cavity voxel to the nearest cavity voxel
 delta_in = 3.0 mm (`delta_in_mm`), delta_out = 2.5 mm (`delta_out_mm`): a band 3 mm into the
 cavity and 2.5 mm out of it. Distances between voxel centres with the volume's spacing.
 
-DESIGN.md §3: squared distances are compared with delta^2 (ties are real at 0.625/2.5 mm
+docs/design.md §3: squared distances are compared with delta^2 (ties are real at 0.625/2.5 mm
 spacing: 4 x 0.625 = 2.5). They come from scipy's exact Euclidean feature transform, summed in
 the same order scipy sums them, so the mask equals thresholding
 scipy.ndimage.distance_transform_edt(..., sampling=spacing) exactly. Only the bounding box of

@@ -1,6 +1,6 @@
 """Spatial weight map and its schedule — paper §3.2, Eq. (7):  W = 1 + alpha(t) * M_wall
 
-alpha(t) (`alpha_t`) "is gradually increased during training"; DESIGN.md §2 settles the ramp:
+alpha(t) (`alpha_t`) "is gradually increased during training"; docs/design.md §2 settles the ramp:
 alpha(t) = alpha_max * min(t / ramp_epochs, 1), t the 0-based epoch, alpha_max = 1.0 and
 ramp_epochs = 50 by default (both configurable).
 Tests: tests/test_eq7_8_weighted_loss.py
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-ALPHA_MAX = 1.0     # DESIGN.md §2
-RAMP_EPOCHS = 50    # DESIGN.md §2
+ALPHA_MAX = 1.0     # docs/design.md §2
+RAMP_EPOCHS = 50    # docs/design.md §2
 
 
 def alpha_schedule(epoch: int, alpha_max: float = ALPHA_MAX, ramp_epochs: int = RAMP_EPOCHS) -> float:

@@ -1,4 +1,4 @@
-"""SwinUNETR and the dual-decoder model of Eq. (4), written from scratch (DESIGN.md §1).
+"""SwinUNETR and the dual-decoder model of Eq. (4), written from scratch (docs/design.md §1).
 
 This folder imports only torch and its siblings: the folder is the model.
 """

@@ -4,7 +4,7 @@ to the encoder via skip connections at different resolutions", [39]).
 ResBlock:  y = LReLU(IN(conv3(LReLU(IN(conv3(x))))) + r),  r = IN(conv1x1(x)) if C_in != C_out else x
 UpBlock:   y = ResBlock(cat(ConvT2x2x2(x), skip))
 OutHead:   1x1x1 conv with bias -> one logit channel.
-Parity (DESIGN.md §1): InstanceNorm3d without affine or running stats, convolutions and
+Parity (docs/design.md §1): InstanceNorm3d without affine or running stats, convolutions and
 transposed convolutions without bias, LeakyReLU slope 0.01. Tests: tests/test_model_parity.py
 """
 from __future__ import annotations

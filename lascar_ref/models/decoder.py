@@ -1,6 +1,6 @@
 """Decoder D of Eq. (4) — paper §3.2, "Y_hat = D(Z; theta)": five up-blocks and a 1x1 head.
 
-D = MONAI's `decoder5..decoder1` and `out` (DESIGN.md §1); one logit channel (sigmoid task).
+D = MONAI's `decoder5..decoder1` and `out` (docs/design.md §1); one logit channel (sigmoid task).
   d3 = Up(bottom, skip4)   (B, 8F, X/16, ...)
   d2 = Up(d3, skip3)       (B, 4F, X/8, ...)
   d1 = Up(d2, skip2)       (B, 2F, X/4, ...)

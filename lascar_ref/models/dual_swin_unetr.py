@@ -4,8 +4,8 @@
   Y_hat_LA    = D_LA(Z; theta_I)
   Y_hat_scar  = D_scar(Z; theta_0)
 
-Both decoders read the same encoder representation Z. 81,784,581 parameters at F = 48
-(DESIGN.md §1). Weight transfer from / to the single-decoder model: transfer.py.
+Both decoders read the same encoder representation Z. 81,784,532 parameters at F = 48
+(docs/design.md §1). Weight transfer from / to the single-decoder model: transfer.py.
 Tests: tests/test_model_counts.py, tests/test_model_transfer.py
 """
 from __future__ import annotations

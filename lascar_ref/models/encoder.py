@@ -1,6 +1,6 @@
 """Encoder E of Eq. (4) — paper §3.2, "Z = E(X'; theta)".
 
-E = the Swin transformer + the residual skip blocks (DESIGN.md §1, MONAI's `swinViT`,
+E = the Swin transformer + the residual skip blocks (docs/design.md §1, MONAI's `swinViT`,
 `encoder1-4`, `encoder10`). Z is the tuple of six feature maps the decoders read:
 
   skip0  = ResBlock(x)          (B, F,   X,    Y,    Z)     MONAI encoder1

@@ -1,4 +1,4 @@
-"""MONAI interchange: the one file that knows MONAI's parameter names — DESIGN.md §1.
+"""MONAI interchange: the one file that knows MONAI's parameter names — docs/design.md §1.
 
 Maps our role-named keys (encoder.swin.stages.0..., decoder.up4...) to the keys of MONAI 1.6.1
 `SwinUNETR(in_channels=1, out_channels=1, feature_size=F)` (swinViT.layers1.0..., decoder5...)

@@ -4,7 +4,7 @@ PatchEmbed: a 2x2x2 stride-2 convolution from the image to C = feature_size toke
 MONAI's `patch_norm=False`). PatchMerging: concatenate the 8 tokens of every 2x2x2 block
 (8C), LayerNorm(8C), Linear(8C -> 2C, no bias).
 
-Parity (DESIGN.md §1): MONAI >= 1.5 concatenates the sub-voxels at offsets
+Parity (docs/design.md §1): MONAI >= 1.5 concatenates the sub-voxels at offsets
 (0,0,0), (1,0,0), (0,1,0), (0,0,1), (1,1,0), (1,0,1), (0,1,1), (1,1,1) (`MERGE_ORDER`).
 MONAI <= 1.4 used an order with duplicates (`LEGACY_MERGE_ORDER`: offsets (0,1,0) and
 (0,0,1) twice, (1,1,0) and (0,1,1) missing); `legacy=True` reproduces it for old checkpoints.

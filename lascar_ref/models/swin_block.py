@@ -1,9 +1,9 @@
 """Swin transformer block — paper §4.2 (SwinUNETR encoder [39, 40]).
 
 Swin, Eq. (3):  z' = x + W-MSA(LN(x));  z = z' + MLP(LN(z'))   (SW-MSA in every second block)
-MLP = Linear(C, 4C) -> GELU -> Linear(4C, C). No dropout, no drop-path (DESIGN.md §1).
+MLP = Linear(C, 4C) -> GELU -> Linear(4C, C). No dropout, no drop-path (docs/design.md §1).
 
-Parity (DESIGN.md §1): tokens are padded to a multiple of the window *after* norm1; padded
+Parity (docs/design.md §1): tokens are padded to a multiple of the window *after* norm1; padded
 tokens are not masked; the cyclic shift is torch.roll by -shift, undone by +shift.
 Optional gradient checkpointing of each half (`use_checkpoint`).
 Tests: tests/test_model_windows.py, tests/test_model_parity.py

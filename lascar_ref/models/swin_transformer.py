@@ -2,7 +2,7 @@
 
 hidden_0 = PatchEmbed(x);  hidden_s = PatchMerging(SwinBlocks_s(hidden_{s-1}))  for s = 1..4.
 Returned hidden states are LN(hidden_s) over channels with no parameters (MONAI
-`normalize=True`); the next stage receives the un-normalised tensor (DESIGN.md §1).
+`normalize=True`); the next stage receives the un-normalised tensor (docs/design.md §1).
 Every stage, the 4th included, ends in PatchMerging. Blocks alternate shift 0 / window // 2.
 
 Shapes for input (B, 1, X, Y, Z), feature size F: hidden_s is (B, F * 2^s, X / 2^(s+1), ...).

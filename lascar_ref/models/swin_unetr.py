@@ -1,10 +1,10 @@
 """SwinUNETR (Hatamizadeh et al. 2021) = encoder E + one decoder D — paper §4.2, Eq. (3), (9).
 
 Y_hat = F(X'; theta) = D(E(X')), one logit channel. Used by Stage I (D = D_LA) and Stage III
-(D = D_scar). Configuration and exact MONAI 1.6.1 parity: DESIGN.md §1 (feature size 48,
+(D = D_scar). Configuration and exact MONAI 1.6.1 parity: docs/design.md §1 (feature size 48,
 depths 2,2,2,2, heads 3,6,12,24, window 7, patch 2). 62,186,659 parameters at F = 48.
 
-Deviation (DESIGN.md §0): every spatial size must be a multiple of 32; the paper's patch
+Deviation (docs/design.md §0): every spatial size must be a multiple of 32; the paper's patch
 228x192x32 is refused with a ValueError naming the nearest valid sizes (224 or 256).
 Tests: tests/test_model_parity.py, tests/test_model_counts.py
 """
@@ -28,7 +28,7 @@ def check_spatial_size(shape: tuple[int, ...]) -> None:
         hints = ", ".join(f"{axis}={s} (nearest valid: {max(DIVISOR, s // DIVISOR * DIVISOR)} or "
                           f"{(s // DIVISOR + 1) * DIVISOR})" for axis, s in bad)
         raise ValueError(f"SwinUNETR needs spatial sizes divisible by {DIVISOR}; input spatial size "
-                         f"{tuple(shape[2:])} has {hints}. See DESIGN.md §0.")
+                         f"{tuple(shape[2:])} has {hints}. See docs/design.md §0.")
     if all(s == DIVISOR for s in shape[2:]):
         raise ValueError(f"SwinUNETR input {tuple(shape[2:])}: at least one spatial size must be >= {2 * DIVISOR} "
                          f"(a 1x1x1 bottleneck cannot be instance-normalised)")

@@ -1,4 +1,4 @@
-"""Weight transfer between the progressive stages — paper §3.2, Eq. (3), (4), (9); DESIGN.md §2.
+"""Weight transfer between the progressive stages — paper §3.2, Eq. (3), (4), (9); docs/design.md §2.
 
 Module groups, by stage model:
   Stage I   SwinUNETR      encoder -> E,  decoder      -> D_LA
@@ -26,9 +26,15 @@ FALLBACK = {(1, 3): {"D_scar": "D_LA"}}  # baseline B2: D_scar initialised from 
 
 @dataclass
 class TransferReport:
+    """Which module groups an init loaded, left new (random) or dropped."""
+
     loaded: list[str] = field(default_factory=list)   # "D_scar <- D_LA"
     new: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+
+    def loaded_groups(self) -> list[str]:
+        """Target groups that received weights ("D_scar <- D_LA" counts as D_scar)."""
+        return [entry.split(" <- ")[0] for entry in self.loaded]
 
     def __str__(self) -> str:
         return (f"loaded: {', '.join(self.loaded) or '-'}; new (random init): {', '.join(self.new) or '-'}; "

@@ -4,7 +4,7 @@ Swin, Eq. (4):  Attention(Q, K, V) = SoftMax(Q K^T / sqrt(d) + B + M) V
 B: learned bias indexed by the relative (dx, dy, dz) of two tokens of a window, from a table
 of (2wx-1)(2wy-1)(2wz-1) x heads entries; M: the shifted-window mask (windows.py).
 
-Two numerically equivalent paths (DESIGN.md §1), chosen by `attn_impl`:
+Two numerically equivalent paths (docs/design.md §1), chosen by `attn_impl`:
 - "sdpa": torch.nn.functional.scaled_dot_product_attention with B + M folded into attn_mask,
   used in training and inference (MONAI only uses it without gradients);
 - "explicit": the softmax written out, as in MONAI. Tests assert the two agree to 1e-5.
@@ -46,8 +46,11 @@ class WindowAttention(nn.Module):
 
     def position_bias(self, n: int) -> torch.Tensor:
         """(heads, N, N) bias B for windows of N tokens (Parity: sliced index)."""
-        idx = self.rel_index[:n, :n].reshape(-1)
-        return self.rel_bias_table[idx].view(n, n, self.heads).permute(2, 0, 1)
+        idx = self.rel_index[:n, :n].reshape(-1)  # (N * N,)
+        # F.embedding, not table[idx]: the same gather, but its CPU backward is deterministic
+        # (indexing's backward is an atomic index_put_ whose sums depend on thread timing;
+        # docs/design.md §2, determinism). (N * N, heads) -> (N, N, heads) -> (heads, N, N)
+        return F.embedding(idx, self.rel_bias_table).view(n, n, self.heads).permute(2, 0, 1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """x: (B * nW, N, C) window tokens; mask: (nW, N, N) or None -> (B * nW, N, C)."""

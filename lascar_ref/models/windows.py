@@ -4,7 +4,7 @@ Liu et al. 2021, Eq. (2) of the Swin paper: attention is computed inside non-ove
 windows of `window` tokens; every second block cyclically shifts the token grid by
 `window // 2` and masks attention between tokens that came from different regions.
 
-Parity (DESIGN.md §1, MONAI 1.6.1):
+Parity (docs/design.md §1, MONAI 1.6.1):
 - a window larger than or equal to the grid along an axis is clipped to the grid and its
   shift along that axis is 0 (`clip_window`);
 - the mask uses -100 (not -inf) between tokens of different regions (`shifted_window_mask`).

@@ -1,10 +1,10 @@
-"""Training and validation data of a stage and fold — paper §4.1-4.2; DESIGN.md §2, §5, §7.
+"""Training and validation data of a stage and fold — paper §4.1-4.2; docs/design.md §2, §5, §7.
 
-Stage I uses Task 2 (LA only), Stages II and III Task 1 (LA + scar). Every case of both tasks is
+The stage's task comes from the stage table (Stage I: Task 2, LA only; II, III: Task 1). Every case of both tasks is
 validated and preprocessed (cached) before training starts, so a bad file fails first, and the
 voxel hashes of both tasks give leak-free folds. Without --data, a phantom dataset is generated
 once into the cache folder. Volumes live on the training device as (1, 1, X, Y, Z) images and
-(1, 3, X, Y, Z) labels (LA, scar or zeros, Eq. 6 wall).
+(1, 3, X, Y, Z) labels in labels.LABEL_CHANNELS order (LA, scar or zeros, Eq. 6 wall).
 Tests: tests/test_train_e2e.py
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 
 from .augment import foreground_indices
+from .labels import channel, stack_labels
 from .config import TrainConfig
 from .data import PreprocessConfig, Preprocessed, assign_folds, list_cases, preprocess_case, split, write_phantom_dataset
 from .data.nifti_io import DataError
@@ -28,9 +29,11 @@ from .data.nifti_io import DataError
 
 @dataclass
 class CaseTensors:
+    """One preprocessed case on the training device."""
+
     name: str
     image: torch.Tensor        # (1, 1, X, Y, Z) float32
-    labels: torch.Tensor       # (1, 3, X, Y, Z) float32: LA, scar, wall
+    labels: torch.Tensor       # (1, 3, X, Y, Z) float32: LABEL_CHANNELS (LA, scar, wall)
     fg: torch.Tensor           # (K,) flat indices of the stage target, for label-guided sampling
     pre: Preprocessed
 
@@ -59,26 +62,25 @@ def preprocess_config(cfg: TrainConfig) -> PreprocessConfig:
     return PreprocessConfig(cfg.spacing_mm, cfg.size, cfg.delta_in_mm, cfg.delta_out_mm)
 
 
-def fold_cases(cfg: TrainConfig, stage: int) -> tuple[list[Preprocessed], list[Preprocessed]]:
-    """(training, validation) preprocessed cases of the stage's task for cfg.fold."""
+def fold_cases(cfg: TrainConfig, task: int) -> tuple[list[Preprocessed], list[Preprocessed]]:
+    """(training, validation) preprocessed cases of `task` (1 or 2) for cfg.fold."""
     root = data_root(cfg)
     pcfg = preprocess_config(cfg)
     cache = Path(cfg.cache) / "preprocessed"
     pre = {}
-    for task in (1, 2):
-        cases = list_cases(root, task)
-        bar = tqdm(cases, desc=f"preprocess task{task}", unit="case", disable=not cfg.progress, leave=False)
-        pre[task] = {c.name: preprocess_case(c, cache, pcfg) for c in bar}
+    for t in (1, 2):
+        cases = list_cases(root, t)
+        bar = tqdm(cases, desc=f"preprocess task{t}", unit="case", disable=not cfg.progress, leave=False)
+        pre[t] = {c.name: preprocess_case(c, cache, pcfg) for c in bar}
     hashes = {t: {n: p.meta["voxel_hash"] for n, p in pre[t].items()} for t in (1, 2)}
     folds = assign_folds(hashes[1], hashes[2], cfg.n_folds, cfg.seed)
-    task = 2 if stage == 1 else 1
     train, val = split(folds[0] if task == 1 else folds[1], cfg.fold)
     return [pre[task][n] for n in train], [pre[task][n] for n in val]
 
 
 def to_device(p: Preprocessed, target: str, device: torch.device) -> CaseTensors:
+    """A cached case -> tensors on `device`; fg: flat indices of the `target` channel ("la"/"scar")."""
     image = torch.from_numpy(np.array(p.image, dtype=np.float32))[None, None].to(device)  # a copy of the memmap
-    scar = p.scar if p.scar is not None else np.zeros_like(p.la)
-    labels = torch.from_numpy(np.stack([p.la, scar, p.wall]).astype(np.float32))[None].to(device)
-    fg = foreground_indices(torch.from_numpy(np.array(p.la if target == "la" else scar)))
-    return CaseTensors(p.name, image, labels, fg, p)
+    labels = stack_labels(p.la, p.scar, p.wall)  # (1, 3, X, Y, Z)
+    fg = foreground_indices(labels[0, channel(target)])
+    return CaseTensors(p.name, image, labels.to(device), fg, p)

@@ -1,4 +1,4 @@
-"""Sampling helpers shared by the Table 1 operations — DESIGN.md §4.
+"""Sampling helpers shared by the Table 1 operations — docs/design.md §4.
 
 All parameters come from one CPU `torch.Generator` (its state is checkpointed), so a seed gives
 the same parameters on any device. Large noise fields are drawn on the data's device from

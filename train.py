@@ -9,6 +9,7 @@ Ablations (paper Table 3): B1 --stage 3; B2 --stage 3 --init stage1.pt; B3 --sta
 B4 --stage 2 then --stage 3 --init stage2.pt. Without --data, a phantom dataset is generated once
 into --cache. --preset demo: a small model and phantom set for CPUs (minutes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,18 @@ from lascar_ref.trainer import TrainingError
 
 
 def parse(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--stage", required=True, choices=["1", "2", "3", "all"], help="§3.2: which stage to train")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="paper",
-                   help="paper: the paper's settings; demo: small CPU run on phantoms (default: paper)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--stage", required=True, choices=["1", "2", "3", "all"], help="§3.2: which stage to train"
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="paper",
+        help="paper: the paper's settings; demo: small CPU run on phantoms (default: paper)",
+    )
     add_arguments(p)
     return p.parse_args(argv)
 
@@ -39,13 +48,18 @@ def main(argv=None) -> int:
         if args.get("resume"):
             saved = load_checkpoint(args["resume"], schema="resume")
             if stage != "all" and int(stage) != saved["stage"]:
-                raise CheckpointError(f"{args['resume']}: a Stage {saved['stage']} checkpoint cannot resume Stage {stage}")
+                raise CheckpointError(
+                    f"{args['resume']}: a Stage {saved['stage']} checkpoint "
+                    f"cannot resume Stage {stage}"
+                )
             ignored = sorted(k for k in args if k not in OVERRIDABLE_ON_RESUME | {"resume"})
             if ignored:
                 print(f"note: resuming with the checkpoint's configuration; ignoring {ignored}")
             fields = {f.name for f in dataclasses.fields(make_config())}
             values = {k: v for k, v in saved["config"].items() if k in fields}
-            values.update({k: v for k, v in args.items() if k in OVERRIDABLE_ON_RESUME | {"resume"}})
+            values.update(
+                {k: v for k, v in args.items() if k in OVERRIDABLE_ON_RESUME | {"resume"}}
+            )
             fit(make_config(**values))
             return 0
         if stage != "all":

@@ -7,6 +7,7 @@ to a temporary folder and preprocessed once. Then, same run: nibabel load + deco
 enhanced.nii.gz versus loading the cached case (memory-mapped .npy) and touching every voxel of its
 image, LA, scar and wall arrays. Target: cache >= 10x faster. Figures are in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,13 +18,15 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from timing import best_of
 
 from lascar_ref.data import list_cases, preprocess_case, write_phantom_dataset
-from timing import best_of
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,10 +48,15 @@ def main() -> None:
 
         t_raw, t_cache = best_of(raw, a.repeats)[0], best_of(cached, a.repeats)[0]
     print(f"# machine: {platform.machine()}, {platform.python_version()}")
-    print(f"phantom generation + write (576x576x44, one Task 1 case incl. Task 2 copy): {t_gen:.1f} s")
+    print(
+        f"phantom generation + write (576x576x44, one Task 1 case incl. Task 2 copy): {t_gen:.1f} s"
+    )
     print(f"preprocessing (first call, fills the cache): {t_pre:.2f} s")
-    print(f"nibabel read of enhanced.nii.gz: {t_raw * 1000:.1f} ms; cache read (4 arrays): {t_cache * 1000:.1f} ms; "
-          f"speed-up {t_raw / t_cache:.1f}x")
+    print(
+        f"nibabel read of enhanced.nii.gz: {t_raw * 1000:.1f} ms; "
+        f"cache read (4 arrays): {t_cache * 1000:.1f} ms; "
+        f"speed-up {t_raw / t_cache:.1f}x"
+    )
 
 
 if __name__ == "__main__":

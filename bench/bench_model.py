@@ -8,6 +8,7 @@ torch.cuda.max_memory_allocated. CUDA runs use bf16 autocast. Prints absolute fi
 ratios ours / MONAI (target at 224x192x32: time <= 0.9x and memory <= 1.0x on CPU; time <= 0.7x
 on a GPU). Figures are recorded in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,14 @@ import time
 
 def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> dict:
     import torch
+
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     from lascar_ref.models import SwinUNETR
+
     if impl == "monai":
         from monai.networks.nets import SwinUNETR as MonaiSwinUNETR
+
         model = MonaiSwinUNETR(in_channels=1, out_channels=1, feature_size=48)
     else:
         model = SwinUNETR(feature_size=48, attn_impl="explicit" if impl == "explicit" else "sdpa")
@@ -59,32 +63,62 @@ def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> di
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--shapes", nargs="+", default=["64x64x32", "224x192x32"])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--impls", nargs="+", default=["monai", "ours"], help="monai, ours (SDPA), explicit")
+    p.add_argument(
+        "--impls", nargs="+", default=["monai", "ours"], help="monai, ours (SDPA), explicit"
+    )
     p.add_argument("--worker", nargs=2, metavar=("IMPL", "SHAPE"), help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
         print(json.dumps(worker(a.worker[0], a.worker[1], a.device, a.repeats, a.threads)))
         return
     import torch
-    print(f"# machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, device {a.device}"
-          + (f" ({torch.cuda.get_device_name()})" if a.device.startswith("cuda") else f", {a.threads} threads"))
+
+    print(
+        f"# machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"device {a.device}"
+        + (
+            f" ({torch.cuda.get_device_name()})"
+            if a.device.startswith("cuda")
+            else f", {a.threads} threads"
+        )
+    )
     print(f"{'shape':>12} {'impl':>6} {'fwd+bwd s':>10} {'peak MB':>9}")
     for shape in a.shapes:
         res = {}
         for impl in a.impls:
-            out = subprocess.run([sys.executable, __file__, "--device", a.device, "--repeats", str(a.repeats),
-                                  "--threads", str(a.threads), "--worker", impl, shape],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--device",
+                    a.device,
+                    "--repeats",
+                    str(a.repeats),
+                    "--threads",
+                    str(a.threads),
+                    "--worker",
+                    impl,
+                    shape,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"{shape:>12} {impl:>6} {res[impl]['seconds']:10.3f} {res[impl]['peak_mb']:9.0f}")
         for impl in (i for i in a.impls if i != "monai" and "monai" in res):
-            print(f"{shape:>12}  ratio {impl}/MONAI: time {res[impl]['seconds'] / res['monai']['seconds']:.2f}x, "
-                  f"memory {res[impl]['peak_mb'] / max(res['monai']['peak_mb'], 1e-9):.2f}x")
+            print(
+                f"{shape:>12}  ratio {impl}/MONAI: "
+                f"time {res[impl]['seconds'] / res['monai']['seconds']:.2f}x, "
+                f"memory {res[impl]['peak_mb'] / max(res['monai']['peak_mb'], 1e-9):.2f}x"
+            )
 
 
 if __name__ == "__main__":

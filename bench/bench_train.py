@@ -1,12 +1,13 @@
 """Steps per second of one Stage II training step (dual model, augmentation, Eq. 5 + 8 loss, AdamW)
-at the demo preset and at the paper size, next to MONAI's SwinUNETR forward+backward on the same
-input in the same run.
+at the demo preset and at the paper size, next to MONAI's
+SwinUNETR forward+backward on the same input in the same run.
 
     python bench/bench_train.py [--device cpu|cuda] [--sizes demo paper] [--steps 3]
 
 Paper size: patch 224x192x32 from a 384x256x40 volume, feature size 48. Demo: patch 64x64x32 from
 64x64x32, feature size 12. CUDA uses bf16 autocast. Figures are recorded in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,9 @@ def bench(name: str, device: torch.device, steps: int) -> str:
     amp = resolve_amp("auto", device)
     spec = STAGES[2]
     model = build_model(spec, cfg.feature_size).to(device)
-    optimizer = torch.optim.AdamW(param_groups(model, spec, ["E", "D_LA"], cfg.lr, cfg.pretrained_lr_scale), lr=cfg.lr)
+    optimizer = torch.optim.AdamW(
+        param_groups(model, spec, ["E", "D_LA"], cfg.lr, cfg.pretrained_lr_scale), lr=cfg.lr
+    )
     stage_loss = loss_fn(spec, LossWeights(cfg.lam, cfg.beta_la, cfg.beta_scar, 0.5))
     scaler = torch.amp.GradScaler(device.type, enabled=False)
     g = torch.Generator().manual_seed(0)
@@ -43,7 +46,10 @@ def bench(name: str, device: torch.device, steps: int) -> str:
         train_step(model, out["image"], out["labels"], optimizer, scaler, stage_loss, amp)
 
     from monai.networks.nets import SwinUNETR as MonaiSwinUNETR
-    theirs_model = MonaiSwinUNETR(in_channels=1, out_channels=1, feature_size=cfg.feature_size).to(device)
+
+    theirs_model = MonaiSwinUNETR(in_channels=1, out_channels=1, feature_size=cfg.feature_size).to(
+        device
+    )
     x = torch.randn(1, 1, *cfg.patch, device=device)
 
     def theirs():
@@ -63,12 +69,16 @@ def bench(name: str, device: torch.device, steps: int) -> str:
         return steps / (time.perf_counter() - t0)
 
     r_ours, r_theirs = rate(ours), rate(theirs)
-    return (f"{name:>6}: Stage II step (dual model + augmentation) {r_ours:.3f} steps/s; "
-            f"MONAI SwinUNETR fwd+bwd {r_theirs:.3f} /s (single decoder, no augmentation)")
+    return (
+        f"{name:>6}: Stage II step (dual model + augmentation) {r_ours:.3f} steps/s; "
+        f"MONAI SwinUNETR fwd+bwd {r_theirs:.3f} /s (single decoder, no augmentation)"
+    )
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--sizes", nargs="+", default=["demo", "paper"], choices=sorted(SIZES))
     p.add_argument("--steps", type=int, default=3)
@@ -76,8 +86,14 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     device = torch.device(a.device)
-    print(f"# machine: {platform.machine()}, torch {torch.__version__}, device {device}"
-          + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else f", {a.threads} threads"))
+    print(
+        f"# machine: {platform.machine()}, torch {torch.__version__}, device {device}"
+        + (
+            f" ({torch.cuda.get_device_name()})"
+            if device.type == "cuda"
+            else f", {a.threads} threads"
+        )
+    )
     for name in a.sizes:
         print(bench(name, device, a.steps))
 

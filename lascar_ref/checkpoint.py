@@ -1,5 +1,5 @@
-"""Checkpoints: atomic writes, safe and checked loads, the training state — docs/design.md §2, §8;
-STYLE rule 12.
+"""Checkpoints: atomic writes, safe and checked loads, the training state — docs/design.md §2,
+§8; STYLE rule 12.
 
 A checkpoint is a dict of tensors and primitives only:
   {"format", "stage", "arch", "epoch", "complete", "loaded_groups", "model", "optimizer", "scaler",
@@ -7,9 +7,10 @@ A checkpoint is a dict of tensors and primitives only:
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash
 never leaves a half-written file in place of a good one and two writers never share a temporary.
 `load_checkpoint` uses torch.load(weights_only=True) (a pickle that would run code is refused),
-then checks the schema of its use (weights, eval or resume: every key read, with its type) and the stage, raising
-CheckpointError naming the file. `training_state` / `restore_training_state` build and restore
-everything an exact resume needs. Tests: tests/test_train_checkpoint.py, tests/test_train_resume.py
+then checks the schema of its use (weights, eval or resume: every key read, with its type) and
+the stage, raising CheckpointError naming the file. `training_state` / `restore_training_state`
+build and restore everything an exact resume needs.
+Tests: tests/test_train_checkpoint.py, tests/test_train_resume.py
 """
 
 from __future__ import annotations
@@ -28,8 +29,14 @@ FORMAT = "lascar_ref/1"
 WEIGHTS_SCHEMA = {"stage": int, "arch": dict, "model": dict}  # --init
 EVAL_SCHEMA = {**WEIGHTS_SCHEMA, "config": dict}  # eval.py: weights and the run's configuration
 RESUME_SCHEMA = {  # --resume; "complete" and "loaded_groups" are optional (older files)
-    **EVAL_SCHEMA, "epoch": int, "optimizer": dict, "scaler": dict, "early_stopping": dict,
-    "alpha_t": float, "rng": dict, "metrics": dict,
+    **EVAL_SCHEMA,
+    "epoch": int,
+    "optimizer": dict,
+    "scaler": dict,
+    "early_stopping": dict,
+    "alpha_t": float,
+    "rng": dict,
+    "metrics": dict,
 }
 SCHEMAS = {"weights": WEIGHTS_SCHEMA, "eval": EVAL_SCHEMA, "resume": RESUME_SCHEMA}
 
@@ -56,21 +63,34 @@ def check_schema(state: dict, path: Path, schema: dict) -> None:
     """Every key of `schema` present with its type, and the nested fields that are read complete."""
     missing = [k for k in schema if k not in state]
     if missing:
-        raise CheckpointError(f"{path}: lascar_ref checkpoint without {missing} (damaged or hand-made?)")
-    wrong = [f"{k} ({type(state[k]).__name__}, expected {schema[k].__name__})" for k in schema
-             if not isinstance(state[k], schema[k]) and not (schema[k] is float and isinstance(state[k], int))]
+        raise CheckpointError(
+            f"{path}: lascar_ref checkpoint without {missing} (damaged or hand-made?)"
+        )
+    wrong = [
+        f"{k} ({type(state[k]).__name__}, expected {schema[k].__name__})"
+        for k in schema
+        if not isinstance(state[k], schema[k])
+        and not (schema[k] is float and isinstance(state[k], int))
+    ]
     if wrong:
         raise CheckpointError(f"{path}: wrong types in checkpoint: {', '.join(wrong)}")
-    nested = (("arch", ("model", "feature_size")), ("early_stopping", ("best", "best_epoch", "bad_epochs")),
-              ("rng", ("torch_cpu", "sampler", "augment")))
+    nested = (
+        ("arch", ("model", "feature_size")),
+        ("early_stopping", ("best", "best_epoch", "bad_epochs")),
+        ("rng", ("torch_cpu", "sampler", "augment")),
+    )
     for key, fields in nested:
         lost = [f for f in fields if key in schema and f not in state[key]]
         if lost:
             raise CheckpointError(f"{path}: checkpoint field {key!r} lacks {lost}")
 
 
-def load_checkpoint(path: str | Path, stages: tuple[int, ...] | None = None, map_location="cpu",
-                    schema: str | None = None) -> dict:
+def load_checkpoint(
+    path: str | Path,
+    stages: tuple[int, ...] | None = None,
+    map_location="cpu",
+    schema: str | None = None,
+) -> dict:
     """Load a lascar_ref checkpoint safely; `stages` restricts the stages accepted; `schema`
     ("weights" or "resume") checks that what that use reads is present and well typed."""
     path = Path(path)
@@ -79,49 +99,97 @@ def load_checkpoint(path: str | Path, stages: tuple[int, ...] | None = None, map
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        raise CheckpointError(f"{path}: refused by the safe loader (weights_only=True): it holds objects "
-                              f"other than tensors and primitives ({str(e).splitlines()[0]})") from e
+        raise CheckpointError(
+            f"{path}: refused by the safe loader (weights_only=True): it holds objects "
+            f"other than tensors and primitives ({str(e).splitlines()[0]})"
+        ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({type(e).__name__}: {e})") from e
+        raise CheckpointError(
+            f"{path}: unreadable or truncated checkpoint ({type(e).__name__}: {e})"
+        ) from e
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a lascar_ref checkpoint (expected format {FORMAT!r})")
     if schema is not None:
         check_schema(state, path, SCHEMAS[schema])
     if stages is not None and state.get("stage") not in stages:
-        raise CheckpointError(f"{path}: a Stage {state.get('stage')} checkpoint, expected Stage "
-                              f"{' or '.join(map(str, stages))}")
+        raise CheckpointError(
+            f"{path}: a Stage {state.get('stage')} checkpoint, expected Stage "
+            f"{' or '.join(map(str, stages))}"
+        )
     return state
 
 
 def rng_state(gens: tuple[torch.Generator, torch.Generator], device: torch.device) -> dict:
-    """Every random stream of a run: torch's global CPU (and CUDA) RNG, the patch sampler, augmentation."""
+    """Every random stream of a run: torch's global
+    CPU (and CUDA) RNG, the patch sampler, augmentation."""
     sampler, aug = gens
-    return {"torch_cpu": torch.get_rng_state(), "sampler": sampler.get_state(), "augment": aug.get_state(),
-            "torch_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}
+    return {
+        "torch_cpu": torch.get_rng_state(),
+        "sampler": sampler.get_state(),
+        "augment": aug.get_state(),
+        "torch_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+    }
 
 
-def training_state(*, stage: int, arch: dict, epoch: int, complete: bool, loaded_groups: list[str], model,
-                   optimizer, scaler, stopper: EarlyStopping, alpha_t: float, gens, device: torch.device,
-                   config: dict, metrics: dict) -> dict:
+def training_state(
+    *,
+    stage: int,
+    arch: dict,
+    epoch: int,
+    complete: bool,
+    loaded_groups: list[str],
+    model,
+    optimizer,
+    scaler,
+    stopper: EarlyStopping,
+    alpha_t: float,
+    gens,
+    device: torch.device,
+    config: dict,
+    metrics: dict,
+) -> dict:
     """The checkpoint dict after `epoch` (see the module docstring)."""
-    return {"stage": stage, "arch": arch, "epoch": epoch, "complete": complete, "loaded_groups": list(loaded_groups),
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-            "early_stopping": stopper.state(), "alpha_t": float(alpha_t), "rng": rng_state(gens, device),
-            "config": config, "metrics": {k: v for k, v in metrics.items() if isinstance(v, float)}}
+    return {
+        "stage": stage,
+        "arch": arch,
+        "epoch": epoch,
+        "complete": complete,
+        "loaded_groups": list(loaded_groups),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+        "early_stopping": stopper.state(),
+        "alpha_t": float(alpha_t),
+        "rng": rng_state(gens, device),
+        "config": config,
+        "metrics": {k: v for k, v in metrics.items() if isinstance(v, float)},
+    }
 
 
-def restore_training_state(state: dict, model, optimizer, scaler, stopper: EarlyStopping, gens,
-                           device: torch.device, say=print, source: str = "checkpoint") -> int:
-    """Load model, optimizer, scaler, early stopping and every RNG from `state`; returns the next epoch.
-    A checkpoint saved without a GradScaler ({}: not fp16) resumed under fp16 starts a fresh scale."""
+def restore_training_state(
+    state: dict,
+    model,
+    optimizer,
+    scaler,
+    stopper: EarlyStopping,
+    gens,
+    device: torch.device,
+    say=print,
+    source: str = "checkpoint",
+) -> int:
+    """Load model, optimizer, scaler, early stopping
+    and every RNG from `state`; returns the next epoch.
+    A checkpoint saved without a GradScaler ({}: not
+    fp16) resumed under fp16 starts a fresh scale."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if state["scaler"]:
         scaler.load_state_dict(state["scaler"])
     elif scaler.is_enabled():
         say(f"{source}: saved without a GradScaler (not fp16); starting a fresh fp16 loss scale")
-    stopper.best, stopper.best_epoch, stopper.bad_epochs = (state["early_stopping"][k]
-                                                            for k in ("best", "best_epoch", "bad_epochs"))
+    stopper.best, stopper.best_epoch, stopper.bad_epochs = (
+        state["early_stopping"][k] for k in ("best", "best_epoch", "bad_epochs")
+    )
     sampler, aug = gens
     torch.set_rng_state(state["rng"]["torch_cpu"])
     sampler.set_state(state["rng"]["sampler"])

@@ -39,19 +39,27 @@ class TrainConfig:
     """Everything one training run of one stage reads (docs/design.md §2)."""
 
     stage: int = src(1, "§3.2 (1, 2 or 3)")
-    data: str | None = src(None, "LAScarQS root (task1/, task2/); None: phantoms (docs/design.md §7)")
+    data: str | None = src(
+        None, "LAScarQS root (task1/, task2/); None: phantoms (docs/design.md §7)"
+    )
     out: str = src(".", "docs/design.md §2: stage{N}.pt, stage{N}.last.pt, stage{N}.log.jsonl")
-    cache: str = src(".cache/lascar_ref", "preprocessed-volume cache and phantom data (docs/design.md §5)")
+    cache: str = src(
+        ".cache/lascar_ref", "preprocessed-volume cache and phantom data (docs/design.md §5)"
+    )
     init: str | None = src(None, "docs/design.md §2: weights of an earlier stage")
     resume: str | None = src(None, "docs/design.md §2: a stage{N}.last.pt to continue exactly")
     fold: int = src(0, "§4.2: 5-fold cross-validation")
     n_folds: int = src(N_FOLDS, "§4.2")
     seed: int = src(0, "§4.2: one fixed seed")
     device: str = src("auto", "cuda if available, else cpu")
-    amp: str = src("auto", "STYLE 11: bf16 on CUDA when supported, off on CPU (bf16, fp16, off, auto)")
+    amp: str = src(
+        "auto", "STYLE 11: bf16 on CUDA when supported, off on CPU (bf16, fp16, off, auto)"
+    )
     deterministic: bool = src(False, "docs/design.md §2: deterministic kernels, fixed threads")
     lr: float = src(1e-4, "§4.2")
-    pretrained_lr_scale: float = src(0.1, "docs/design.md §2: loaded Stage II E, D_LA 'updated cautiously'")
+    pretrained_lr_scale: float = src(
+        0.1, "docs/design.md §2: loaded Stage II E, D_LA 'updated cautiously'"
+    )
     weight_decay: float = src(1e-5, "docs/design.md §2 (paper silent; MONAI tutorial value)")
     grad_clip: float = src(0.0, "paper silent: 0 = no clipping")
     batch_size: int = src(1, "§4.2")
@@ -60,7 +68,9 @@ class TrainConfig:
     min_delta: float = src(1e-4, "§4.2 early stopping")
     val_every: int = src(1, "docs/design.md §2")
     steps_per_epoch: int = src(0, "docs/design.md §2: 0 = one patch per training case")
-    patch: tuple[int, int, int] = src(PATCH, "docs/design.md §0 (paper 228 x 192 x 32, not divisible by 32)")
+    patch: tuple[int, int, int] = src(
+        PATCH, "docs/design.md §0 (paper 228 x 192 x 32, not divisible by 32)"
+    )
     spacing_mm: tuple[float, float, float] = src(TARGET_SPACING_MM, "§4.1")
     size: tuple[int, int, int] = src(TARGET_SIZE, "§4.1")
     feature_size: int = src(48, "§4.2 / docs/design.md §1")
@@ -76,13 +86,18 @@ class TrainConfig:
     sw_batch_size: int = src(2, "windows per sliding-window batch")
     phantom_task1: int = src(10, "docs/design.md §7: phantom Task 1 scans (no --data)")
     phantom_task2_only: int = src(10, "docs/design.md §7: extra LA-only phantom scans (no --data)")
-    phantom_shape: tuple[int, int, int] = src(REALISTIC_SHAPE, "docs/design.md §5, §7: realistic raw size")
+    phantom_shape: tuple[int, int, int] = src(
+        REALISTIC_SHAPE, "docs/design.md §5, §7: realistic raw size"
+    )
     phantom_spacing: tuple[float, float, float] = src(REALISTIC_SPACING, "docs/design.md §5, §7")
     progress: bool = src(True, "tqdm bars")
 
     def __post_init__(self):
-        problems = [f"--{name.replace('_', '-')} {getattr(self, name)!r}: {why}"
-                    for name, ok, why in _checks(self) if not ok]
+        problems = [
+            f"--{name.replace('_', '-')} {getattr(self, name)!r}: {why}"
+            for name, ok, why in _checks(self)
+            if not ok
+        ]
         if problems:
             raise ValueError("invalid configuration: " + "; ".join(problems))
 
@@ -92,8 +107,12 @@ def _checks(c: TrainConfig) -> list[tuple[str, bool, str]]:
     return [
         ("stage", c.stage in (1, 2, 3), "must be 1, 2 or 3"),
         ("amp", c.amp in AMP_CHOICES, f"must be one of {AMP_CHOICES}"),
-        ("patch", all(p % 32 == 0 and p > 0 for p in c.patch),
-         "must be divisible by 32 in every axis (docs/design.md §0); e.g. 224 instead of the paper's 228"),
+        (
+            "patch",
+            all(p % 32 == 0 and p > 0 for p in c.patch),
+            "must be divisible by 32 in every axis (docs/design.md §0); "
+            "e.g. 224 instead of the paper's 228",
+        ),
         ("n_folds", c.n_folds >= 2, "must be at least 2 (one fold validates, the others train)"),
         ("fold", 0 <= c.fold < max(c.n_folds, 1), f"must lie in [0, {c.n_folds})"),
         ("lr", c.lr > 0, "must be > 0"),
@@ -106,7 +125,11 @@ def _checks(c: TrainConfig) -> list[tuple[str, bool, str]]:
         ("min_delta", c.min_delta >= 0, "must be >= 0"),
         ("val_every", c.val_every >= 1, "must be >= 1"),
         ("steps_per_epoch", c.steps_per_epoch >= 0, "must be >= 0 (0 = one patch per case)"),
-        ("feature_size", c.feature_size > 0 and c.feature_size % 12 == 0, "must be a positive multiple of 12"),
+        (
+            "feature_size",
+            c.feature_size > 0 and c.feature_size % 12 == 0,
+            "must be a positive multiple of 12",
+        ),
         ("overlap", 0 <= c.overlap < 1, "must lie in [0, 1)"),
         ("sw_batch_size", c.sw_batch_size >= 1, "must be >= 1"),
         ("spacing_mm", all(s > 0 for s in c.spacing_mm), "must be positive"),
@@ -118,26 +141,54 @@ def _checks(c: TrainConfig) -> list[tuple[str, bool, str]]:
 
 PRESETS = {
     "paper": {},
-    "demo": dict(feature_size=12, patch=(64, 64, 32), spacing_mm=(1.875, 1.875, 2.5), size=(64, 64, 32),
-                 phantom_task1=8, phantom_task2_only=8, phantom_shape=(96, 96, 24), phantom_spacing=(1.25, 1.25, 2.5),
-                 patience=8, lr=1e-3, sw_batch_size=2, cache=".cache/lascar_ref_demo",
-                 per_stage={1: dict(max_epochs=5),
-                            2: dict(max_epochs=6, steps_per_epoch=12, alpha_ramp_epochs=3),
-                            3: dict(max_epochs=6, steps_per_epoch=16)}),
+    "demo": dict(
+        feature_size=12,
+        patch=(64, 64, 32),
+        spacing_mm=(1.875, 1.875, 2.5),
+        size=(64, 64, 32),
+        phantom_task1=8,
+        phantom_task2_only=8,
+        phantom_shape=(96, 96, 24),
+        phantom_spacing=(1.25, 1.25, 2.5),
+        patience=8,
+        lr=1e-3,
+        sw_batch_size=2,
+        cache=".cache/lascar_ref_demo",
+        per_stage={
+            1: dict(max_epochs=5),
+            2: dict(max_epochs=6, steps_per_epoch=12, alpha_ramp_epochs=3),
+            3: dict(max_epochs=6, steps_per_epoch=16),
+        },
+    ),
 }
-OVERRIDABLE_ON_RESUME = {"max_epochs", "out", "device", "amp", "patience", "progress", "cache", "data"}
+OVERRIDABLE_ON_RESUME = {
+    "max_epochs",
+    "out",
+    "device",
+    "amp",
+    "patience",
+    "progress",
+    "cache",
+    "data",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ("stage",)) -> None:
-    """One --option per field, default suppressed (so explicit values are known), help with source."""
+    """One --option per field, default suppressed
+    (so explicit values are known), help with source."""
     hints = get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
         if f.name in skip:
             continue
-        name, help_ = "--" + f.name.replace("_", "-"), f"{f.metadata['source']} (default: {f.default})"
+        name, help_ = (
+            "--" + f.name.replace("_", "-"),
+            f"{f.metadata['source']} (default: {f.default})",
+        )
         kind = hints[f.name]
         if kind is bool:
-            parser.add_argument(name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_)
+            parser.add_argument(
+                name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_
+            )
         elif str(kind).startswith("tuple"):
             elem = float if "float" in str(kind) else int
             parser.add_argument(name, type=elem, nargs=3, default=argparse.SUPPRESS, help=help_)

@@ -8,18 +8,19 @@ axis is padded at its end with edge values and cropped back. Optional mirroring 
 8 flips. Works on any device; tqdm progress over windows.
 Tests: tests/test_inference.py; benchmark: bench/bench_inference.py
 """
+
 from __future__ import annotations
 
 import itertools
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 PATCH = (224, 192, 32)  # docs/design.md §0
-OVERLAP = 0.5           # docs/design.md §6
+OVERLAP = 0.5  # docs/design.md §6
 
 
 def window_starts(size: int, patch: int, overlap: float = OVERLAP) -> list[int]:
@@ -32,18 +33,35 @@ def window_starts(size: int, patch: int, overlap: float = OVERLAP) -> list[int]:
 
 
 def gaussian_importance(patch, device, sigma_scale: float = 0.125) -> torch.Tensor:
-    """(X, Y, Z) weights: product of Gaussians with sigma = patch * sigma_scale, peak 1, floor 1e-3."""
-    axes = [torch.exp(-0.5 * ((torch.arange(p, device=device, dtype=torch.float32) - (p - 1) / 2)
-                              / (p * sigma_scale)) ** 2) for p in patch]
+    """(X, Y, Z) weights: product of Gaussians with
+    sigma = patch * sigma_scale, peak 1, floor 1e-3."""
+    axes = [
+        torch.exp(
+            -0.5
+            * (
+                (torch.arange(p, device=device, dtype=torch.float32) - (p - 1) / 2)
+                / (p * sigma_scale)
+            )
+            ** 2
+        )
+        for p in patch
+    ]
     w = axes[0][:, None, None] * axes[1][None, :, None] * axes[2][None, None, :]
     return (w / w.max()).clamp_min(1e-3)
 
 
 @torch.no_grad()
-def sliding_window_probs(volume: torch.Tensor, predict: Callable[[torch.Tensor], torch.Tensor],
-                         patch=PATCH, overlap: float = OVERLAP, batch_size: int = 2, mirror: bool = False,
-                         progress: bool = True) -> torch.Tensor:
-    """volume (1, C, X, Y, Z); predict: (n, C, *patch) -> logits (n, K, *patch). Returns (1, K, X, Y, Z)
+def sliding_window_probs(
+    volume: torch.Tensor,
+    predict: Callable[[torch.Tensor], torch.Tensor],
+    patch=PATCH,
+    overlap: float = OVERLAP,
+    batch_size: int = 2,
+    mirror: bool = False,
+    progress: bool = True,
+) -> torch.Tensor:
+    """volume (1, C, X, Y, Z); predict: (n, C, *patch)
+    -> logits (n, K, *patch). Returns (1, K, X, Y, Z)
     averaged sigmoid probabilities (float32, on the volume's device)."""
     if volume.ndim != 5 or volume.shape[0] != 1:
         raise ValueError(f"expected a (1, C, X, Y, Z) volume, got {tuple(volume.shape)}")
@@ -56,18 +74,26 @@ def sliding_window_probs(volume: torch.Tensor, predict: Callable[[torch.Tensor],
     weight = gaussian_importance(patch, volume.device)
     acc, norm = None, torch.zeros(full, device=volume.device)
     flips = [d for r in range(4) for d in itertools.combinations((2, 3, 4), r)] if mirror else [()]
-    bar = tqdm(total=len(starts), desc="sliding window", unit="win", disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(starts), desc="sliding window", unit="win", disable=not progress, leave=False
+    )
     for i in range(0, len(starts), batch_size):
-        chunk = starts[i:i + batch_size]
-        x = torch.cat([volume[..., a:a + patch[0], b:b + patch[1], c:c + patch[2]] for a, b, c in chunk])
-        prob = sum(torch.sigmoid(predict(x.flip(f) if f else x).float()).flip(f) if f else
-                   torch.sigmoid(predict(x).float()) for f in flips) / len(flips)
+        chunk = starts[i : i + batch_size]
+        x = torch.cat(
+            [volume[..., a : a + patch[0], b : b + patch[1], c : c + patch[2]] for a, b, c in chunk]
+        )
+        prob = sum(
+            torch.sigmoid(predict(x.flip(f) if f else x).float()).flip(f)
+            if f
+            else torch.sigmoid(predict(x).float())
+            for f in flips
+        ) / len(flips)
         if acc is None:
             acc = torch.zeros((prob.shape[1],) + full, device=volume.device)
         for (a, b, c), p in zip(chunk, prob):
-            acc[:, a:a + patch[0], b:b + patch[1], c:c + patch[2]] += p * weight
-            norm[a:a + patch[0], b:b + patch[1], c:c + patch[2]] += weight
+            acc[:, a : a + patch[0], b : b + patch[1], c : c + patch[2]] += p * weight
+            norm[a : a + patch[0], b : b + patch[1], c : c + patch[2]] += weight
         bar.update(len(chunk))
     bar.close()
     out = acc / norm
-    return out[None, :, :size[0], :size[1], :size[2]]
+    return out[None, :, : size[0], : size[1], : size[2]]

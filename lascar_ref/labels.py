@@ -27,7 +27,9 @@ class Labels(NamedTuple):
 def split_labels(labels: torch.Tensor) -> Labels:
     """(B, 3, X, Y, Z) -> Labels of three (B, 1, X, Y, Z) views, named by LABEL_CHANNELS."""
     if labels.ndim != 5 or labels.shape[1] != len(LABEL_CHANNELS):
-        raise ValueError(f"labels must be (B, 3, X, Y, Z) = {LABEL_CHANNELS}, got {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must be (B, 3, X, Y, Z) = {LABEL_CHANNELS}, got {tuple(labels.shape)}"
+        )
     return Labels(*(labels[:, k : k + 1] for k in range(len(LABEL_CHANNELS))))
 
 

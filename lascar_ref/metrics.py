@@ -13,6 +13,7 @@ Summaries: mean +- sample std over defined cases, the undefined count and a pena
 NaN replaced by the image diagonal in mm. Scar burden = |scar n wall| / |wall| (Eq. 6 band).
 Tests: tests/test_metrics.py; benchmark: bench/bench_metrics.py
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,9 @@ DISTANCES = ("hd", "hd95", "assd", "asd")
 
 def border(mask: np.ndarray) -> np.ndarray:
     """Voxels of `mask` with a 6-neighbour outside it (the volume edge counts as outside)."""
-    return mask & ~ndimage.binary_erosion(mask, structure=ndimage.generate_binary_structure(mask.ndim, 1))
+    return mask & ~ndimage.binary_erosion(
+        mask, structure=ndimage.generate_binary_structure(mask.ndim, 1)
+    )
 
 
 def _directed(a_border: np.ndarray, b_border: np.ndarray, spacing) -> np.ndarray:
@@ -51,10 +54,14 @@ def case_metrics(pred: np.ndarray, gt: np.ndarray, spacing) -> dict[str, float]:
     if n_p == 0 or n_g == 0:
         return {"dice": dice, **{k: math.nan for k in DISTANCES}, "undefined": True}
     d_pg, d_gp = surface_distances(pred, gt, spacing)
-    return {"dice": dice, "hd": float(max(d_pg.max(), d_gp.max())),
-            "hd95": float(max(np.percentile(d_pg, 95), np.percentile(d_gp, 95))),
-            "assd": float((d_pg.sum() + d_gp.sum()) / (d_pg.size + d_gp.size)),
-            "asd": float((d_pg.mean() + d_gp.mean()) / 2), "undefined": False}
+    return {
+        "dice": dice,
+        "hd": float(max(d_pg.max(), d_gp.max())),
+        "hd95": float(max(np.percentile(d_pg, 95), np.percentile(d_gp, 95))),
+        "assd": float((d_pg.sum() + d_gp.sum()) / (d_pg.size + d_gp.size)),
+        "asd": float((d_pg.mean() + d_gp.mean()) / 2),
+        "undefined": False,
+    }
 
 
 def scar_burden(scar: np.ndarray, wall: np.ndarray) -> float:
@@ -64,14 +71,22 @@ def scar_burden(scar: np.ndarray, wall: np.ndarray) -> float:
 
 
 def summarize(values: list[float], diagonal_mm: list[float] | None = None) -> dict[str, float]:
-    """mean, sample std (ddof 1) over defined values, n, undefined count, penalised mean (NaN -> diagonal)."""
+    """mean, sample std (ddof 1) over defined values, n,
+    undefined count, penalised mean (NaN -> diagonal)."""
     v = np.asarray(values, dtype=np.float64)
     ok = ~np.isnan(v)
-    out = {"mean": float(v[ok].mean()) if ok.any() else math.nan,
-           "std": float(v[ok].std(ddof=1)) if ok.sum() > 1 else math.nan,
-           "n": int(ok.sum()), "undefined": int((~ok).sum())}
+    out = {
+        "mean": float(v[ok].mean()) if ok.any() else math.nan,
+        "std": float(v[ok].std(ddof=1)) if ok.sum() > 1 else math.nan,
+        "n": int(ok.sum()),
+        "undefined": int((~ok).sum()),
+    }
     if diagonal_mm is not None:
-        out["penalised_mean"] = float(np.where(ok, v, np.asarray(diagonal_mm, dtype=np.float64)).mean()) if v.size else math.nan
+        out["penalised_mean"] = (
+            float(np.where(ok, v, np.asarray(diagonal_mm, dtype=np.float64)).mean())
+            if v.size
+            else math.nan
+        )
     return out
 
 

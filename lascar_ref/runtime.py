@@ -21,7 +21,7 @@ DETERMINISTIC_THREADS = 2  # fixed intra-op thread count under --deterministic o
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> cuda if available, else cpu; a named device must exist (ValueError naming it)."""
+    """ "auto" -> cuda if available, else cpu; a named device must exist (ValueError naming it)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -29,9 +29,17 @@ def resolve_device(name: str) -> torch.device:
     except RuntimeError as e:
         raise ValueError(f"--device {name!r} is not a torch device ({e})") from e
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: CUDA is not available on this machine (use --device cpu or auto)")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) present")
+        raise ValueError(
+            f"--device {name}: CUDA is not available on this machine (use --device cpu or auto)"
+        )
+    if (
+        device.type == "cuda"
+        and device.index is not None
+        and device.index >= torch.cuda.device_count()
+    ):
+        raise ValueError(
+            f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) present"
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"--device {name}: MPS is not available on this machine")
     return device
@@ -44,8 +52,11 @@ def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
     if amp == "auto":
         return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
     if amp == "fp16" and device.type == "cpu":
-        warnings.warn("--amp fp16 on the CPU is slow and gains nothing (no fp16 tensor cores); "
-                      "use --amp off or bf16", stacklevel=2)
+        warnings.warn(
+            "--amp fp16 on the CPU is slow and gains nothing (no fp16 tensor cores); "
+            "use --amp off or bf16",
+            stacklevel=2,
+        )
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[amp]
 
 
@@ -57,9 +68,15 @@ def determinism(deterministic: bool, device: torch.device) -> Iterator[None]:
     if not deterministic:
         yield
         return
-    saved = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
-             torch.backends.cudnn.benchmark, torch.get_num_threads())
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by cuBLAS for determinism
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+        torch.get_num_threads(),
+    )
+    os.environ.setdefault(
+        "CUBLAS_WORKSPACE_CONFIG", ":4096:8"
+    )  # required by cuBLAS for determinism
     torch.use_deterministic_algorithms(True)
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     if device.type == "cpu":

@@ -16,8 +16,8 @@ Tests: tests/test_train_stages.py, tests/test_stage_protection.py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -49,7 +49,9 @@ def loss_stage1(logit_la: torch.Tensor, y: Labels, w: LossWeights) -> Terms:
 def loss_stage2(outputs: tuple[torch.Tensor, torch.Tensor], y: Labels, w: LossWeights) -> Terms:
     """Eq. 5 with the wall-weighted scar term of Eq. 7-8 (W = 1 + alpha_t * M_wall)."""
     logit_la, logit_scar = outputs
-    return stage2_loss(logit_la, logit_scar, y.la, y.scar, y.wall, w.alpha_t, w.beta_la, w.beta_scar, w.lam)
+    return stage2_loss(
+        logit_la, logit_scar, y.la, y.scar, y.wall, w.alpha_t, w.beta_la, w.beta_scar, w.lam
+    )
 
 
 def loss_stage3(logit_scar: torch.Tensor, y: Labels, w: LossWeights) -> Terms:
@@ -75,16 +77,54 @@ class StageSpec:
 
 
 STAGES: dict[int, StageSpec] = {
-    1: StageSpec(1, "I", SwinUNETR, task=2, target="la", outputs=("la",), groups=GROUPS[1],
-                 slow_if_loaded=(), frozen_if_loaded={}, loss=loss_stage1, uses_alpha=False),
-    2: StageSpec(2, "II", DualSwinUNETR, task=1, target="scar", outputs=("la", "scar"), groups=GROUPS[2],
-                 slow_if_loaded=("E", "D_LA"), frozen_if_loaded={}, loss=loss_stage2, uses_alpha=True),
-    3: StageSpec(3, "III", SwinUNETR, task=1, target="scar", outputs=("scar",), groups=GROUPS[3],
-                 slow_if_loaded=(),
-                 frozen_if_loaded={"E": ("encoder.swin.patch_embed", "encoder.swin.stages.0",
-                                         "encoder.swin.stages.1", "encoder.skip0", "encoder.skip1",
-                                         "encoder.skip2")},
-                 loss=loss_stage3, uses_alpha=False),
+    1: StageSpec(
+        1,
+        "I",
+        SwinUNETR,
+        task=2,
+        target="la",
+        outputs=("la",),
+        groups=GROUPS[1],
+        slow_if_loaded=(),
+        frozen_if_loaded={},
+        loss=loss_stage1,
+        uses_alpha=False,
+    ),
+    2: StageSpec(
+        2,
+        "II",
+        DualSwinUNETR,
+        task=1,
+        target="scar",
+        outputs=("la", "scar"),
+        groups=GROUPS[2],
+        slow_if_loaded=("E", "D_LA"),
+        frozen_if_loaded={},
+        loss=loss_stage2,
+        uses_alpha=True,
+    ),
+    3: StageSpec(
+        3,
+        "III",
+        SwinUNETR,
+        task=1,
+        target="scar",
+        outputs=("scar",),
+        groups=GROUPS[3],
+        slow_if_loaded=(),
+        frozen_if_loaded={
+            "E": (
+                "encoder.swin.patch_embed",
+                "encoder.swin.stages.0",
+                "encoder.swin.stages.1",
+                "encoder.skip0",
+                "encoder.skip1",
+                "encoder.skip2",
+            )
+        },
+        loss=loss_stage3,
+        uses_alpha=False,
+    ),
 }
 
 
@@ -94,7 +134,8 @@ def build_model(spec: StageSpec, feature_size: int, use_checkpoint: bool = False
 
 
 def freeze(model: nn.Module, spec: StageSpec, loaded: list[str]) -> list[str]:
-    """Set requires_grad False under the stage's frozen prefixes of *loaded* groups; returns them."""
+    """Set requires_grad False under the stage's
+    frozen prefixes of *loaded* groups; returns them."""
     frozen = [prefix for group in loaded for prefix in spec.frozen_if_loaded.get(group, ())]
     for prefix in frozen:
         for p in model.get_submodule(prefix).parameters():
@@ -102,8 +143,9 @@ def freeze(model: nn.Module, spec: StageSpec, loaded: list[str]) -> list[str]:
     return frozen
 
 
-def param_groups(model: nn.Module, spec: StageSpec, loaded: list[str], lr: float,
-                 pretrained_lr_scale: float) -> list[dict]:
+def param_groups(
+    model: nn.Module, spec: StageSpec, loaded: list[str], lr: float, pretrained_lr_scale: float
+) -> list[dict]:
     """AdamW groups, one per module group, named E / D_LA / D_scar, with only trainable tensors;
     a loaded group in spec.slow_if_loaded gets lr x pretrained_lr_scale, every other group lr."""
     groups = []

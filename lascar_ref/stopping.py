@@ -20,7 +20,8 @@ FP16_SKIPS = 5  # consecutive non-finite fp16 steps allowed before training stop
 
 @dataclass
 class EarlyStopping:
-    """Tracks the best validation value and the validations since it (all primitives, checkpointed)."""
+    """Tracks the best validation value and the
+    validations since it (all primitives, checkpointed)."""
 
     patience: int
     min_delta: float

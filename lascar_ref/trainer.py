@@ -11,7 +11,7 @@ Tests: tests/test_train_stages.py, tests/test_train_resume.py
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -30,13 +30,22 @@ class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss); the message names stage, epoch and step."""
 
 
-def train_step(model: torch.nn.Module, image: torch.Tensor, labels: torch.Tensor, optimizer, scaler,
-               loss_fn: Callable[[object, torch.Tensor], Terms], amp_dtype: torch.dtype | None,
-               grad_clip: float = 0.0) -> tuple[dict[str, float], bool]:
+def train_step(
+    model: torch.nn.Module,
+    image: torch.Tensor,
+    labels: torch.Tensor,
+    optimizer,
+    scaler,
+    loss_fn: Callable[[object, torch.Tensor], Terms],
+    amp_dtype: torch.dtype | None,
+    grad_clip: float = 0.0,
+) -> tuple[dict[str, float], bool]:
     """One optimisation step. image (B, 1, *patch), labels (B, 3, *patch) -> (loss terms, finite?).
     A non-finite loss takes no step."""
     optimizer.zero_grad(set_to_none=True)
-    with torch.autocast(image.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+    with torch.autocast(
+        image.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
+    ):
         outputs = model(image)
     terms = loss_fn(outputs, labels)  # float32: the losses leave autocast themselves
     if not torch.isfinite(terms["loss"]):
@@ -58,27 +67,46 @@ def epoch_order(n_cases: int, steps: int, sampler: torch.Generator) -> torch.Ten
     return torch.randperm(n_cases, generator=sampler)
 
 
-def run_epoch(model, cases: list[CaseTensors], optimizer, scaler, loss_fn, *, patch, spacing_mm,
-              batch_size: int, steps: int, gens: tuple[torch.Generator, torch.Generator],
-              amp_dtype, budget: NonFiniteBudget, grad_clip: float = 0.0, where: str = "",
-              progress: bool = True) -> dict[str, float]:
+def run_epoch(
+    model,
+    cases: list[CaseTensors],
+    optimizer,
+    scaler,
+    loss_fn,
+    *,
+    patch,
+    spacing_mm,
+    batch_size: int,
+    steps: int,
+    gens: tuple[torch.Generator, torch.Generator],
+    amp_dtype,
+    budget: NonFiniteBudget,
+    grad_clip: float = 0.0,
+    where: str = "",
+    progress: bool = True,
+) -> dict[str, float]:
     """Train one epoch; returns the mean of every loss term over the finite steps.
     gens = (sampler, augment) generators; `where` ("stage 2, epoch 7") names errors."""
     sampler, aug = gens
     order = epoch_order(len(cases), steps, sampler)
     sums, count = {}, 0
-    bar = tqdm(range(0, len(order), batch_size), desc=where, unit="step", disable=not progress, leave=False)
+    bar = tqdm(
+        range(0, len(order), batch_size), desc=where, unit="step", disable=not progress, leave=False
+    )
     for step in bar:
         batch = [cases[int(i)] for i in order[step : step + batch_size]]
         image = torch.cat([c.image for c in batch])  # (B, 1, X, Y, Z)
         labels = torch.cat([c.labels for c in batch])  # (B, 3, X, Y, Z)
         out = augment(image, labels, patch, spacing_mm, aug, fg_indices=[c.fg for c in batch])
-        terms, finite = train_step(model, out["image"], out["labels"], optimizer, scaler, loss_fn,
-                                   amp_dtype, grad_clip)
+        terms, finite = train_step(
+            model, out["image"], out["labels"], optimizer, scaler, loss_fn, amp_dtype, grad_clip
+        )
         if not finite:
             if not budget.spend():
-                raise TrainingError(f"non-finite loss at {where}, step {step} ({terms}); stopping. "
-                                    f"The last good checkpoint is left as it was.")
+                raise TrainingError(
+                    f"non-finite loss at {where}, step {step} ({terms}); stopping. "
+                    f"The last good checkpoint is left as it was."
+                )
             continue
         budget.reset()
         for k, v in terms.items():
@@ -89,8 +117,17 @@ def run_epoch(model, cases: list[CaseTensors], optimizer, scaler, loss_fn, *, pa
 
 
 @torch.no_grad()
-def validate(model, cases: list[CaseTensors], spec: StageSpec, *, patch, overlap: float, sw_batch_size: int,
-             spacing_mm, amp_dtype) -> dict[str, float]:
+def validate(
+    model,
+    cases: list[CaseTensors],
+    spec: StageSpec,
+    *,
+    patch,
+    overlap: float,
+    sw_batch_size: int,
+    spacing_mm,
+    amp_dtype,
+) -> dict[str, float]:
     """Mean Dice / HD / ASD (challenge) per output structure over whole validation volumes
     (preprocessed grid); "val_dice" is the stage's early-stopping value."""
     model.eval()
@@ -98,8 +135,12 @@ def validate(model, cases: list[CaseTensors], spec: StageSpec, *, patch, overlap
     per = {name: [] for name in spec.outputs}
     for case in cases:
         device = case.image.device
-        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            probs = sliding_window_probs(case.image, predict, patch, overlap, sw_batch_size, progress=False)
+        with torch.autocast(
+            device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
+        ):
+            probs = sliding_window_probs(
+                case.image, predict, patch, overlap, sw_batch_size, progress=False
+            )
         masks = (probs[0] > 0.5).cpu().numpy()  # (K, X, Y, Z)
         for k, name in enumerate(spec.outputs):
             gt = case.labels[0, channel(name)].cpu().numpy() > 0.5

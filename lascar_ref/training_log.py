@@ -26,13 +26,20 @@ def read_log(path: str | Path) -> list[dict]:
 def start_line(record: dict) -> str:
     """One line on what a stage starts from."""
     lrs = ", ".join(f"{g} {lr:g}" for g, lr in record["lr"].items())
-    return (f"stage {record['stage']}, fold {record['fold']}: {record['n_train']} training / {record['n_val']} "
-            f"validation cases on {record['device']}, amp {record['amp']}; loaded: {', '.join(record['loaded']) or '-'}; "
-            f"new: {', '.join(record['new']) or '-'}; frozen: {', '.join(record['frozen']) or '-'}; lr: {lrs}")
+    groups = {k: ", ".join(record[k]) or "-" for k in ("loaded", "new", "frozen")}
+    return (
+        f"stage {record['stage']}, fold {record['fold']}: {record['n_train']} training / "
+        f"{record['n_val']} validation cases on {record['device']}, amp {record['amp']}; "
+        f"loaded: {groups['loaded']}; new: {groups['new']}; frozen: {groups['frozen']}; lr: {lrs}"
+    )
 
 
 def epoch_line(record: dict) -> str:
     """One line per epoch: loss, alpha(t), validation metrics, seconds."""
-    val = " ".join(f"{k[4:]}={v:.4f}" for k, v in record.items() if k.startswith("val_") and k != "val_dice")
-    return (f"stage {record['stage']} epoch {record['epoch']}: loss {record['loss']:.4f}, "
-            f"alpha {record['alpha_t']:.2f}, {val} ({record['seconds']:.1f} s)")
+    val = " ".join(
+        f"{k[4:]}={v:.4f}" for k, v in record.items() if k.startswith("val_") and k != "val_dice"
+    )
+    return (
+        f"stage {record['stage']} epoch {record['epoch']}: loss {record['loss']:.4f}, "
+        f"alpha {record['alpha_t']:.2f}, {val} ({record['seconds']:.1f} s)"
+    )

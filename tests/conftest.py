@@ -3,6 +3,7 @@
 `monai` tests (parity with the anchor) skip when monai is absent, except when the environment
 variable LASCAR_REQUIRE_MONAI=1 is set (as in CI), where a missing monai is a failure.
 """
+
 import importlib
 import os
 
@@ -30,20 +31,36 @@ TINY_SPACING = (1.25, 1.25, 2.5)
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
-    """A small phantom dataset in the LAScarQS layout: 3 Task 1 scans, 5 Task 2 scans (read-only use)."""
+    """A small phantom dataset in the LAScarQS layout:
+    3 Task 1 scans, 5 Task 2 scans (read-only use)."""
     from lascar_ref.data import write_phantom_dataset
+
     root = tmp_path_factory.mktemp("phantoms")
-    return write_phantom_dataset(root, n_task1=3, n_task2_only=2, shape=TINY_SHAPE, spacing=TINY_SPACING, seed=7)
+    return write_phantom_dataset(
+        root, n_task1=3, n_task2_only=2, shape=TINY_SHAPE, spacing=TINY_SPACING, seed=7
+    )
 
 
-TINY_TRAIN = dict(feature_size=12, patch=(64, 32, 32), spacing_mm=(2.5, 2.5, 5.0), size=(64, 48, 32),
-                  phantom_shape=(48, 48, 16), phantom_spacing=(2.5, 2.5, 5.0), phantom_task1=3,
-                  phantom_task2_only=1, n_folds=2, max_epochs=1, progress=False, sw_batch_size=2)
+TINY_TRAIN = dict(
+    feature_size=12,
+    patch=(64, 32, 32),
+    spacing_mm=(2.5, 2.5, 5.0),
+    size=(64, 48, 32),
+    phantom_shape=(48, 48, 16),
+    phantom_spacing=(2.5, 2.5, 5.0),
+    phantom_task1=3,
+    phantom_task2_only=1,
+    n_folds=2,
+    max_epochs=1,
+    progress=False,
+    sw_batch_size=2,
+)
 
 
 @pytest.fixture(scope="session")
 def tiny_train(tmp_path_factory):
-    """make_config values for a seconds-long training run on tiny phantoms (cached once per session)."""
+    """make_config values for a seconds-long training
+    run on tiny phantoms (cached once per session)."""
     cache = tmp_path_factory.mktemp("train_cache")
     return dict(TINY_TRAIN, cache=str(cache))
 
@@ -66,6 +83,7 @@ def load_script(name: str):
     """Import train.py / eval.py from the repository root as a module."""
     import importlib.util
     from pathlib import Path
+
     path = Path(__file__).resolve().parents[1] / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"lascar_script_{name}", path)
     module = importlib.util.module_from_spec(spec)

@@ -1,4 +1,5 @@
 """Leak-free folds (lascar_ref/data/folds.py, docs/design.md §5)."""
+
 import pytest
 
 from lascar_ref.data import PreprocessConfig, assign_folds, list_cases, preprocess_case, split
@@ -6,7 +7,9 @@ from lascar_ref.data import PreprocessConfig, assign_folds, list_cases, preproce
 
 def synthetic_hashes():
     task1 = {f"task1/train_{i}": f"h{i}" for i in range(1, 61)}
-    task2 = {f"task2/train_{i}": f"h{(i * 7) % 130 + 1}" for i in range(1, 131)}  # every h1..h60 among them
+    task2 = {
+        f"task2/train_{i}": f"h{(i * 7) % 130 + 1}" for i in range(1, 131)
+    }  # every h1..h60 among them
     return task1, task2
 
 
@@ -36,8 +39,13 @@ def test_split_rejects_missing_fold():
 
 def test_phantom_scans_match_across_tasks(tmp_path, tiny_dataset):
     cfg = PreprocessConfig(size=(192, 192, 24))  # no crop of the 1.25 -> 0.625 mm upsampled LA
-    hashes = {t: {c.name: preprocess_case(c, tmp_path, cfg).meta["voxel_hash"] for c in list_cases(tiny_dataset, t)}
-              for t in (1, 2)}
+    hashes = {
+        t: {
+            c.name: preprocess_case(c, tmp_path, cfg).meta["voxel_hash"]
+            for c in list_cases(tiny_dataset, t)
+        }
+        for t in (1, 2)
+    }
     assert set(hashes[1].values()) <= set(hashes[2].values())
     f1, f2 = assign_folds(hashes[1], hashes[2], n_folds=3)
     for name, h in hashes[2].items():

@@ -1,12 +1,13 @@
 """Synthetic LGE phantoms (lascar_ref/data/phantom.py, docs/design.md §7)."""
+
 import filecmp
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from lascar_ref.data import list_cases, make_phantom, read_volume, write_phantom_dataset
 from lascar_ref.losses import wall_mask
-from scipy import ndimage
 
 SPACING = (1.0, 1.0, 2.5)
 SHAPE = (128, 128, 32)
@@ -27,7 +28,9 @@ def test_wall_thickness_2_to_3_mm(phantom):
     d = ndimage.distance_transform_edt(~phantom["la_blood"], sampling=SPACING)  # mm from LA blood
     wall = phantom["wall"]
     assert d[wall].min() > 0 and 2.0 <= d[wall].max() <= 3.0
-    shell = (d > 0) & (d <= 2.0)  # the first 2 mm around the LA are wall, except where the LV/aorta touch
+    shell = (d > 0) & (
+        d <= 2.0
+    )  # the first 2 mm around the LA are wall, except where the LV/aorta touch
     assert (wall & shell).sum() >= 0.85 * shell.sum()
 
 
@@ -41,7 +44,9 @@ def test_scar_in_the_wall_brighter_than_blood_with_label_noise(phantom):
     assert (noise & la).any() and (noise & ~la & ~phantom["wall"]).any()  # Fig. 2 annotation noise
     d_la = ndimage.distance_transform_edt(~la, sampling=SPACING)
     assert d_la[scar_true].max() <= 3.0  # true scar: in the wall around the labelled LA
-    band = wall_mask(la, SPACING)  # Eq. 6 (2.5 mm out) keeps most of it; the 2.5-3 mm rim and the noise fall out
+    band = wall_mask(
+        la, SPACING
+    )  # Eq. 6 (2.5 mm out) keeps most of it; the 2.5-3 mm rim and the noise fall out
     assert (label & band).sum() >= 0.7 * label.sum()
 
 
@@ -60,9 +65,17 @@ def test_dataset_layout_task2_contains_task1_and_is_deterministic(tmp_path, tiny
     assert len(t1) == 3 and len(t2) == 5
     h2 = {read_volume(c.image).data.tobytes() for c in t2}
     assert all(read_volume(c.image).data.tobytes() in h2 for c in t1)
-    again = write_phantom_dataset(tmp_path / "again", n_task1=3, n_task2_only=2, shape=(96, 96, 24),
-                                  spacing=(1.25, 1.25, 2.5), seed=7)
+    again = write_phantom_dataset(
+        tmp_path / "again",
+        n_task1=3,
+        n_task2_only=2,
+        shape=(96, 96, 24),
+        spacing=(1.25, 1.25, 2.5),
+        seed=7,
+    )
     for case in t1 + t2:
         for path in (case.image, case.la, case.scar):
             if path is not None:
-                assert filecmp.cmp(path, again / path.relative_to(tiny_dataset), shallow=False), path
+                assert filecmp.cmp(path, again / path.relative_to(tiny_dataset), shallow=False), (
+                    path
+                )

@@ -1,4 +1,5 @@
 """Preprocessing and its cache (lascar_ref/data/preprocess.py, docs/design.md §5)."""
+
 import shutil
 
 import nibabel as nib
@@ -15,7 +16,8 @@ CFG = PreprocessConfig(spacing_mm=(0.625, 0.625, 2.5), size=(160, 208, 24))
 def test_resample_and_crop_geometry(tmp_path, tiny_dataset):
     case = list_cases(tiny_dataset, 1)[0]
     p = preprocess_case(case, tmp_path / "cache", CFG)
-    # 96 x 96 x 24 at 1.25 x 1.25 x 2.5 mm -> 192 x 192 x 24 at 0.625 mm, then crop X by 16, pad Y by 8
+    # 96 x 96 x 24 at 1.25 x 1.25 x 2.5 mm -> 192 x
+    # 192 x 24 at 0.625 mm, then crop X by 16, pad Y by 8
     assert p.meta["resampled_shape"] == [192, 192, 24] and p.meta["crop_start"] == [16, -8, 0]
     assert p.image.shape == p.la.shape == p.scar.shape == p.wall.shape == (160, 208, 24)
     assert abs(float(p.image.mean())) < 1e-3 and abs(float(p.image.std()) - 1) < 1e-3
@@ -29,7 +31,9 @@ def test_resample_and_crop_geometry(tmp_path, tiny_dataset):
 
 def test_crop_warning_names_the_case(tmp_path, tiny_dataset):
     case = list_cases(tiny_dataset, 1)[1]
-    with pytest.warns(UserWarning, match=rf"{case.name}: the centre crop to \(64, 64, 16\) cuts \d+ LA voxels"):
+    with pytest.warns(
+        UserWarning, match=rf"{case.name}: the centre crop to \(64, 64, 16\) cuts \d+ LA voxels"
+    ):
         preprocess_case(case, tmp_path / "cache", PreprocessConfig(size=(64, 64, 16)))
 
 

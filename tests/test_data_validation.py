@@ -1,5 +1,6 @@
 """Bad inputs produce errors that name the file and the problem (lascar_ref/data/nifti_io.py,
 validate.py, layout.py); `check` reports every problem at once."""
+
 import shutil
 
 import nibabel as nib
@@ -23,8 +24,11 @@ def first(root, task=1):
 
 def rewrite(path, data=None, affine=None, zooms=None):
     img = nib.load(str(path))
-    new = nib.Nifti1Image(np.asarray(img.dataobj) if data is None else data,
-                          img.affine if affine is None else affine, img.header.copy())
+    new = nib.Nifti1Image(
+        np.asarray(img.dataobj) if data is None else data,
+        img.affine if affine is None else affine,
+        img.header.copy(),
+    )
     new.set_data_dtype(np.asarray(new.dataobj).dtype)
     if zooms is not None:
         new.header.set_zooms(zooms)
@@ -49,14 +53,18 @@ def test_truncated_file(dataset):
 def test_not_3d(dataset):
     case = first(dataset)
     rewrite(case.image, data=np.zeros((8, 8, 4, 2), np.float32))
-    with pytest.raises(DataError, match=rf"{case.image}: expected a 3-D volume, found shape \(8, 8, 4, 2\)"):
+    with pytest.raises(
+        DataError, match=rf"{case.image}: expected a 3-D volume, found shape \(8, 8, 4, 2\)"
+    ):
         load_case(case)
 
 
 def test_shape_mismatch(dataset):
     case = first(dataset)
     rewrite(case.scar, data=np.zeros((96, 96, 23), np.uint8))
-    with pytest.raises(DataError, match=rf"{case.scar}: label shape \(96, 96, 23\) differs .*\(96, 96, 24\)"):
+    with pytest.raises(
+        DataError, match=rf"{case.scar}: label shape \(96, 96, 23\) differs .*\(96, 96, 24\)"
+    ):
         load_case(case)
 
 

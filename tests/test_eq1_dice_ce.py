@@ -1,4 +1,5 @@
 """Eq. 1 DiceCE (lascar_ref/losses/dice_ce.py) on hand-computed cases, limits, and MONAI parity."""
+
 import math
 
 import pytest
@@ -53,8 +54,13 @@ def test_shape_mismatch_is_an_error():
 
 def test_matches_monai_dice_ce(monai):
     from monai.losses import DiceCELoss
+
     g = torch.Generator().manual_seed(0)
     logits = 3 * torch.randn(3, 1, 8, 7, 5, generator=g)
     target = (torch.rand(3, 1, 8, 7, 5, generator=g) > 0.7).float()
-    theirs = DiceCELoss(sigmoid=True, smooth_nr=EPS, smooth_dr=EPS, batch=False, lambda_dice=0.5, lambda_ce=0.5)
-    assert dice_ce_loss(logits, target)["loss"].item() == pytest.approx(theirs(logits, target).item(), abs=1e-6)
+    theirs = DiceCELoss(
+        sigmoid=True, smooth_nr=EPS, smooth_dr=EPS, batch=False, lambda_dice=0.5, lambda_ce=0.5
+    )
+    assert dice_ce_loss(logits, target)["loss"].item() == pytest.approx(
+        theirs(logits, target).item(), abs=1e-6
+    )

@@ -1,4 +1,5 @@
 """Eq. 3, 5, 9 stage losses (lascar_ref/losses/stage_losses.py) and gradient flow, fp32 and bf16."""
+
 import pytest
 import torch
 
@@ -6,8 +7,13 @@ from lascar_ref.losses import combine_stage2, dice_ce_loss, stage1_loss, stage2_
 
 
 def test_eq5_combines_stub_losses_with_03_07():
-    assert combine_stage2(torch.tensor(2.0), torch.tensor(10.0)).item() == pytest.approx(0.3 * 2.0 + 0.7 * 10.0)
-    assert combine_stage2(torch.tensor(1.0), torch.tensor(0.0), beta_la=0.5, beta_scar=0.5).item() == 0.5
+    assert combine_stage2(torch.tensor(2.0), torch.tensor(10.0)).item() == pytest.approx(
+        0.3 * 2.0 + 0.7 * 10.0
+    )
+    assert (
+        combine_stage2(torch.tensor(1.0), torch.tensor(0.0), beta_la=0.5, beta_scar=0.5).item()
+        == 0.5
+    )
 
 
 def _batch(seed=0):
@@ -22,7 +28,9 @@ def _batch(seed=0):
 def test_stage_losses_terms():
     la, scar, y_la, y_scar, wall = _batch()
     s2 = stage2_loss(la, scar, y_la, y_scar, wall, alpha_t=0.6)
-    assert s2["loss"].item() == pytest.approx(0.3 * s2["la"].item() + 0.7 * s2["scar"].item(), abs=1e-6)
+    assert s2["loss"].item() == pytest.approx(
+        0.3 * s2["la"].item() + 0.7 * s2["scar"].item(), abs=1e-6
+    )
     assert s2["la"] == stage1_loss(la, y_la)["loss"]  # L_LA of Eq. 5 is L^(I)
     assert s2["scar"] != stage3_loss(scar, y_scar)["loss"]  # the wall weight changes L_scar
     s2_no_wall = stage2_loss(la, scar, y_la, y_scar, wall, alpha_t=0.0)

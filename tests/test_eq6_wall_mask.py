@@ -1,5 +1,6 @@
 """Eq. 6 LA wall mask (lascar_ref/losses/wall_mask.py): hand-derived line profiles, a sphere,
 exact equality with scipy EDT thresholds (ties included), empty / full masks, torch input."""
+
 import numpy as np
 import pytest
 import torch
@@ -27,10 +28,13 @@ def test_line_profile_anisotropic_ties():
     band = wall_mask(la, (0.625,))
     # inside: k * 0.625 <= 3.0 -> k <= 4.8 -> 4 voxels each side of the cavity
     # outside: k * 0.625 <= 2.5 -> k <= 4 (k = 4 is a tie at exactly 2.5 mm, included)
-    assert np.flatnonzero(band).tolist() == list(range(6, 10)) + list(range(10, 14)) + \
-        list(range(26, 30)) + list(range(30, 34))
+    assert np.flatnonzero(band).tolist() == list(range(6, 10)) + list(range(10, 14)) + list(
+        range(26, 30)
+    ) + list(range(30, 34))
     la = line(12, 4, 8)
-    band = wall_mask(la, (2.5,))  # slice axis: 1 slice inside (2.5 <= 3), 1 outside (2.5 <= 2.5, tie)
+    band = wall_mask(
+        la, (2.5,)
+    )  # slice axis: 1 slice inside (2.5 <= 3), 1 outside (2.5 <= 2.5, tie)
     assert np.flatnonzero(band).tolist() == [3, 4, 7, 8]
 
 
@@ -50,10 +54,12 @@ def test_sphere_band_thickness_mm():
     assert inner[ray, mid, mid].sum() * s == pytest.approx(3.0, abs=s)
     assert outer[ray, mid, mid].sum() * s == pytest.approx(2.5, abs=s)
     # all band voxels lie within [R - 3, R + 2.5] mm up to a voxel diagonal
-    assert r[band].min() >= r_mm - 3.0 - s * np.sqrt(3) and r[band].max() <= r_mm + 2.5 + s * np.sqrt(3)
+    assert r[band].min() >= r_mm - 3.0 - s * np.sqrt(3) and r[
+        band
+    ].max() <= r_mm + 2.5 + s * np.sqrt(3)
     # band volume ~ shell volume 4/3 pi ((R+2.5)^3 - (R-3)^3)
     shell = 4 / 3 * np.pi * ((r_mm + 2.5) ** 3 - (r_mm - 3.0) ** 3)
-    assert band.sum() * s ** 3 == pytest.approx(shell, rel=0.1)
+    assert band.sum() * s**3 == pytest.approx(shell, rel=0.1)
 
 
 def test_equals_scipy_thresholds_with_ties():

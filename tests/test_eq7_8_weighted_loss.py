@@ -1,4 +1,5 @@
 """Eq. 7-8: W = 1 + alpha(t) M_wall and the W-weighted scar DiceCE (docs/design.md §3)."""
+
 import math
 
 import pytest
@@ -29,9 +30,15 @@ def test_constant_weight_gives_unweighted_loss():
     logits = torch.randn(2, 1, 6, 5, 4, generator=g)
     target = (torch.rand(2, 1, 6, 5, 4, generator=g) > 0.8).float()
     plain = dice_ce_loss(logits, target)
-    zero_alpha = dice_ce_loss(logits, target, weight=spatial_weight(torch.rand(2, 1, 6, 5, 4) > 0.5, 0.0))
+    zero_alpha = dice_ce_loss(
+        logits, target, weight=spatial_weight(torch.rand(2, 1, 6, 5, 4) > 0.5, 0.0)
+    )
     assert torch.equal(zero_alpha["loss"], plain["loss"])
-    for c in (1.7, 2.0, 10.0):  # wall everywhere (scar confined to the wall): W constant = 1 + alpha
+    for c in (
+        1.7,
+        2.0,
+        10.0,
+    ):  # wall everywhere (scar confined to the wall): W constant = 1 + alpha
         const = dice_ce_loss(logits, target, weight=spatial_weight(torch.ones_like(target), c - 1))
         assert torch.allclose(const["loss"], plain["loss"], atol=1e-7, rtol=0)
 
@@ -40,14 +47,21 @@ def test_weighted_four_voxel_case_by_hand():
     logits = torch.tensor([0.0, LN3, -LN3, LN3]).view(1, 1, 4, 1, 1)  # p = 0.5, 0.75, 0.25, 0.75
     target = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 4, 1, 1)
     wall = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 4, 1, 1)
-    w = [2 / 1.5, 2 / 1.5, 1 / 1.5, 1 / 1.5]  # W = 1 + 1 * M = (2, 2, 1, 1), divided by its mean 1.5
+    w = [
+        2 / 1.5,
+        2 / 1.5,
+        1 / 1.5,
+        1 / 1.5,
+    ]  # W = 1 + 1 * M = (2, 2, 1, 1), divided by its mean 1.5
     p, y = [0.5, 0.75, 0.25, 0.75], [1, 1, 0, 0]
     num = 2 * sum(wi * pi * yi for wi, pi, yi in zip(w, p, y)) + EPS
     den = sum(wi * pi for wi, pi in zip(w, p)) + sum(wi * yi for wi, yi in zip(w, y)) + EPS
     bce = [-math.log(0.5), -math.log(0.75), -math.log(0.75), -math.log(0.25)]
     out = dice_ce_loss(logits, target, weight=spatial_weight(wall, 1.0))
     assert out["dice"].item() == pytest.approx(1 - num / den, abs=1e-6)
-    assert out["ce"].item() == pytest.approx(sum(wi * b for wi, b in zip(w, bce)) / sum(w), abs=1e-6)
+    assert out["ce"].item() == pytest.approx(
+        sum(wi * b for wi, b in zip(w, bce)) / sum(w), abs=1e-6
+    )
 
 
 def _label_gradient(alpha):

@@ -1,4 +1,6 @@
-"""Evaluation pieces (lascar_ref/evaluate.py, data/preprocess.to_original_grid; docs/design.md §5-§6)."""
+"""Evaluation pieces (lascar_ref/evaluate.py,
+data/preprocess.to_original_grid; docs/design.md §5-§6)."""
+
 import math
 
 import nibabel as nib
@@ -11,7 +13,8 @@ from lascar_ref.metrics import case_metrics
 
 
 def test_label_round_trip_to_the_original_grid(tmp_path, tiny_dataset):
-    # 1.25 mm -> 0.625 mm (x2 in-plane), centre crop in X and pad in Y, then back: overlays the original
+    # 1.25 mm -> 0.625 mm (x2 in-plane), centre crop in
+    # X and pad in Y, then back: overlays the original
     case = list_cases(tiny_dataset, 1)[0]
     cfg = PreprocessConfig(spacing_mm=(0.625, 0.625, 2.5), size=(176, 208, 24))
     p = preprocess_case(case, tmp_path, cfg)
@@ -19,16 +22,20 @@ def test_label_round_trip_to_the_original_grid(tmp_path, tiny_dataset):
     original = np.asarray(nib.load(str(case.la)).dataobj) > 0
     assert back.shape == original.shape
     assert case_metrics(back, original, (1.25, 1.25, 2.5))["dice"] >= 0.98
-    coarse = PreprocessConfig(spacing_mm=(1.875, 1.875, 2.5), size=(64, 64, 32))  # a non-integer factor
+    coarse = PreprocessConfig(
+        spacing_mm=(1.875, 1.875, 2.5), size=(64, 64, 32)
+    )  # a non-integer factor
     q = preprocess_case(case, tmp_path, coarse)
     back = to_original_grid(np.asarray(q.la, dtype=np.float32), q.meta) > 0.5
     assert case_metrics(back, original, (1.25, 1.25, 2.5))["dice"] >= 0.9
 
 
 def test_table2_layout():
-    rows = [{"structure": "la", "dice": 0.9, "hd": 8.0, "asd": 2.0},
-            {"structure": "la", "dice": 0.92, "hd": 9.0, "asd": 2.4},
-            {"structure": "scar", "dice": 0.5, "hd": math.nan, "asd": math.nan}]
+    rows = [
+        {"structure": "la", "dice": 0.9, "hd": 8.0, "asd": 2.0},
+        {"structure": "la", "dice": 0.92, "hd": 9.0, "asd": 2.4},
+        {"structure": "scar", "dice": 0.5, "hd": math.nan, "asd": math.nan},
+    ]
     text = table2([("I", rows[:2]), ("I+II", rows)]).splitlines()
     assert text[0] == "LA cavity segmentation"
     assert text[2].split()[:5] == ["I", "2", "0.91", "±", "0.01"]

@@ -1,4 +1,5 @@
 """Sliding-window inference (lascar_ref/inference.py, docs/design.md §6)."""
+
 import itertools
 import math
 
@@ -28,7 +29,9 @@ def test_identity_model_reproduces_the_input():
     assert out.shape == probs.shape
     assert torch.allclose(out, probs, atol=1e-6)
     assert sum(calls) == 3 * 3 * 2  # windows along X, Y, Z
-    mirrored = sliding_window_probs(logits, predict, patch=(32, 24, 16), mirror=True, progress=False)
+    mirrored = sliding_window_probs(
+        logits, predict, patch=(32, 24, 16), mirror=True, progress=False
+    )
     assert torch.allclose(mirrored, probs, atol=1e-6)
 
 
@@ -48,12 +51,19 @@ def test_gaussian_importance_map():
 
 def test_overlap_blends_windows_by_distance_to_their_centres():
     # windows 0..31 and 32..63 and the middle 16..47 (stride 16); the model answers each window's
-    # start position as logit: the result at a voxel is the weight-averaged probability, computed here by hand
+    # start position as logit: the result at a voxel is
+    # the weight-averaged probability, computed here by hand
     x = torch.zeros(1, 1, 64, 8, 8)
     x[0, 0] = torch.arange(64.0)[:, None, None]
-    out = sliding_window_probs(x, lambda t: torch.full_like(t, 0.0) + t[:, :, :1, :1, :1] / 32,
-                               patch=(32, 8, 8), progress=False)
+    out = sliding_window_probs(
+        x,
+        lambda t: torch.full_like(t, 0.0) + t[:, :, :1, :1, :1] / 32,
+        patch=(32, 8, 8),
+        progress=False,
+    )
     w = gaussian_importance((32, 8, 8), torch.device("cpu"))[:, 4, 4]
     i = 24  # covered by windows starting at 0 (offset 24) and 16 (offset 8)
-    expected = (torch.sigmoid(torch.tensor(0.0)) * w[24] + torch.sigmoid(torch.tensor(0.5)) * w[8]) / (w[24] + w[8])
+    expected = (
+        torch.sigmoid(torch.tensor(0.0)) * w[24] + torch.sigmoid(torch.tensor(0.5)) * w[8]
+    ) / (w[24] + w[8])
     assert out[0, 0, i, 4, 4].item() == pytest.approx(expected.item(), abs=1e-6)

@@ -1,4 +1,6 @@
-"""Metrics (lascar_ref/metrics.py, docs/design.md §6) on shapes with known answers and against MONAI."""
+"""Metrics (lascar_ref/metrics.py, docs/design.md §6)
+on shapes with known answers and against MONAI."""
+
 import math
 
 import numpy as np
@@ -8,8 +10,10 @@ from lascar_ref.metrics import border, case_metrics, diagonal_mm, scar_burden, s
 
 
 def ball(shape, centre, radius_mm, spacing):
-    grids = np.meshgrid(*[(np.arange(n) - c) * s for n, c, s in zip(shape, centre, spacing)], indexing="ij")
-    return sum(g ** 2 for g in grids) <= radius_mm ** 2
+    grids = np.meshgrid(
+        *[(np.arange(n) - c) * s for n, c, s in zip(shape, centre, spacing)], indexing="ij"
+    )
+    return sum(g**2 for g in grids) <= radius_mm**2
 
 
 def test_concentric_balls_hd_is_radius_difference():
@@ -36,18 +40,29 @@ def test_identical_and_empty_rules():
     a = np.zeros((8, 8, 8), bool)
     a[2:5, 2:5, 2:5] = True
     same = case_metrics(a, a, (1, 1, 1))
-    assert same == {"dice": 1.0, "hd": 0.0, "hd95": 0.0, "assd": 0.0, "asd": 0.0, "undefined": False}
+    assert same == {
+        "dice": 1.0,
+        "hd": 0.0,
+        "hd95": 0.0,
+        "assd": 0.0,
+        "asd": 0.0,
+        "undefined": False,
+    }
     empty = np.zeros_like(a)
     both = case_metrics(empty, empty, (1, 1, 1))
     assert both["dice"] == 1.0 and both["hd"] == 0.0 and not both["undefined"]
     one = case_metrics(a, empty, (1, 1, 1))
-    assert one["dice"] == 0.0 and one["undefined"] and all(math.isnan(one[k]) for k in ("hd", "hd95", "assd", "asd"))
+    assert (
+        one["dice"] == 0.0
+        and one["undefined"]
+        and all(math.isnan(one[k]) for k in ("hd", "hd95", "assd", "asd"))
+    )
 
 
 def test_border_is_6_connected_shell():
     a = np.zeros((7, 7, 7), bool)
     a[1:6, 1:6, 1:6] = True
-    assert border(a).sum() == 5 ** 3 - 3 ** 3
+    assert border(a).sum() == 5**3 - 3**3
 
 
 def test_asd_challenge_vs_assd_by_hand():
@@ -78,12 +93,14 @@ def test_summary_and_burden():
 
 
 def test_agrees_with_monai(monai):
-    from monai.metrics import compute_average_surface_distance, compute_hausdorff_distance
     import torch
+    from monai.metrics import compute_average_surface_distance, compute_hausdorff_distance
+
     rng = np.random.default_rng(0)
     from scipy import ndimage
+
     spacing = (0.625, 0.625, 2.5)
-    for seed in range(3):
+    for _ in range(3):
         a = ndimage.gaussian_filter(rng.standard_normal((48, 40, 12)), (3, 3, 1)) > 0.1
         b = ndimage.gaussian_filter(rng.standard_normal((48, 40, 12)), (3, 3, 1)) > 0.1
         ours = case_metrics(a, b, spacing)

@@ -1,27 +1,50 @@
 """Exact parity with MONAI 1.6.1 SwinUNETR given the same weights (docs/design.md §1), the MONAI key
 map round trip (lascar_ref/models/monai_keys.py), the legacy merge order and the size check."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from lascar_ref.models import SwinUNETR, check_spatial_size
-from lascar_ref.models.monai_keys import export_monai_state_dict, from_monai_state_dict, load_monai_state_dict
+from lascar_ref.models.monai_keys import (
+    export_monai_state_dict,
+    from_monai_state_dict,
+    load_monai_state_dict,
+)
 from lascar_ref.models.patch_ops import LEGACY_MERGE_ORDER, MERGE_ORDER
 
 
 def monai_swin_unetr(monai, feature_size=48):
     from monai.networks.nets import SwinUNETR as MonaiSwinUNETR
+
     return MonaiSwinUNETR(
-        in_channels=1, out_channels=1, patch_size=2, depths=(2, 2, 2, 2), num_heads=(3, 6, 12, 24),
-        window_size=7, qkv_bias=True, mlp_ratio=4.0, feature_size=feature_size, norm_name="instance",
-        drop_rate=0.0, attn_drop_rate=0.0, dropout_path_rate=0.0, normalize=True, patch_norm=False,
-        use_checkpoint=False, spatial_dims=3, downsample="merging", use_v2=False,
-        use_flash_attention=False).eval()
+        in_channels=1,
+        out_channels=1,
+        patch_size=2,
+        depths=(2, 2, 2, 2),
+        num_heads=(3, 6, 12, 24),
+        window_size=7,
+        qkv_bias=True,
+        mlp_ratio=4.0,
+        feature_size=feature_size,
+        norm_name="instance",
+        drop_rate=0.0,
+        attn_drop_rate=0.0,
+        dropout_path_rate=0.0,
+        normalize=True,
+        patch_norm=False,
+        use_checkpoint=False,
+        spatial_dims=3,
+        downsample="merging",
+        use_v2=False,
+        use_flash_attention=False,
+    ).eval()
 
 
 @pytest.fixture(scope="module")
 def pair():
     from conftest import require_monai
+
     monai = require_monai()
     torch.manual_seed(0)
     theirs = monai_swin_unetr(monai)
@@ -74,8 +97,16 @@ def test_bad_state_dict_names_source(pair):
 def _legacy_forward(self, x):
     """MONAI <= 1.4 PatchMerging.forward, reproduced here from its published order."""
     x = F.pad(x, (0, 0, 0, x.shape[3] % 2, 0, x.shape[2] % 2, 0, x.shape[1] % 2))
-    parts = [x[:, 0::2, 0::2, 0::2], x[:, 1::2, 0::2, 0::2], x[:, 0::2, 1::2, 0::2], x[:, 0::2, 0::2, 1::2],
-             x[:, 1::2, 0::2, 1::2], x[:, 0::2, 1::2, 0::2], x[:, 0::2, 0::2, 1::2], x[:, 1::2, 1::2, 1::2]]
+    parts = [
+        x[:, 0::2, 0::2, 0::2],
+        x[:, 1::2, 0::2, 0::2],
+        x[:, 0::2, 1::2, 0::2],
+        x[:, 0::2, 0::2, 1::2],
+        x[:, 1::2, 0::2, 1::2],
+        x[:, 0::2, 1::2, 0::2],
+        x[:, 0::2, 0::2, 1::2],
+        x[:, 1::2, 1::2, 1::2],
+    ]
     return self.reduction(self.norm(torch.cat(parts, -1)))
 
 
@@ -85,6 +116,7 @@ def test_legacy_merge_order_matches_old_monai(pair, monkeypatch):
     legacy = from_monai_state_dict(theirs.state_dict(), legacy_merge_order=True).eval()
     x = torch.randn(1, 1, 64, 64, 32, generator=torch.Generator().manual_seed(3))
     from monai.networks.nets import swin_unetr as monai_swin
+
     with torch.no_grad():
         modern = theirs(x)
         monkeypatch.setattr(monai_swin.PatchMerging, "forward", _legacy_forward)

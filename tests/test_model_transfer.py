@@ -1,4 +1,5 @@
 """Weight transfer between stages (lascar_ref/models/transfer.py, docs/design.md §2)."""
+
 import pytest
 import torch
 

@@ -1,11 +1,18 @@
 """Window invariants of the Swin encoder (lascar_ref/models/windows.py, window_attention.py,
 swin_block.py) and the SDPA path against the explicit softmax path."""
+
 import torch
 
 from lascar_ref.models import SwinUNETR
 from lascar_ref.models.swin_block import SwinBlock
 from lascar_ref.models.window_attention import relative_position_index
-from lascar_ref.models.windows import MASK_VALUE, clip_window, shifted_window_mask, window_partition, window_reverse
+from lascar_ref.models.windows import (
+    MASK_VALUE,
+    clip_window,
+    shifted_window_mask,
+    window_partition,
+    window_reverse,
+)
 
 
 def test_partition_reverse_round_trip():
@@ -37,7 +44,8 @@ def test_shifted_mask_hand_counted():
 
 def test_shift_zero_axis_is_one_region():
     mask = shifted_window_mask((4, 4, 2), (2, 2, 2), (1, 1, 0), torch.device("cpu"))
-    # 2 x 2 x 1 windows; only X and Y split regions: two windows with one boundary axis, one with two
+    # 2 x 2 x 1 windows; only X and Y split regions:
+    # two windows with one boundary axis, one with two
     expected = 2 * (64 - 8 * 4) + 1 * (64 - 8 * 2)
     assert int((mask == MASK_VALUE).sum()) == expected
 
@@ -47,7 +55,7 @@ def test_relative_position_index_small_window():
     assert idx.shape == (8, 8)
     assert int(idx[0, 0]) == 1 * 9 + 1 * 3 + 1  # (0,0,0) offset sits at the table centre
     assert int(idx[7, 0]) == 2 * 9 + 2 * 3 + 2  # (+1,+1,+1)
-    assert int(idx[0, 7]) == 0                  # (-1,-1,-1)
+    assert int(idx[0, 7]) == 0  # (-1,-1,-1)
 
 
 def _block(shift):
@@ -65,7 +73,9 @@ def test_shifted_block_isolates_regions():
     x2[0, 0, 0, 0] += 3.0 * torch.randn(6)  # not a constant: LayerNorm would cancel it
     with torch.no_grad():
         changed = (block(x2, mask) - block(x, mask)).abs().amax(-1)[0] > 1e-6
-        leaky = (block(x2, torch.zeros_like(mask)) - block(x, torch.zeros_like(mask))).abs().amax(-1)[0] > 1e-6
+        leaky = (block(x2, torch.zeros_like(mask)) - block(x, torch.zeros_like(mask))).abs().amax(
+            -1
+        )[0] > 1e-6
     assert changed[0, 0, 0] and int(changed.sum()) == 1
     assert leaky[3, 3, 3] and int(leaky.sum()) == 8  # without the mask the wrapped window mixes
 
@@ -109,6 +119,7 @@ def test_gradient_checkpointing_same_gradients():
 
 def test_window_attention_paths_agree_for_a_batch_with_mask():
     from lascar_ref.models.window_attention import WindowAttention
+
     torch.manual_seed(0)
     sdpa = WindowAttention(12, 3, (2, 2, 2), attn_impl="sdpa")
     explicit = WindowAttention(12, 3, (2, 2, 2), attn_impl="explicit")
@@ -117,8 +128,8 @@ def test_window_attention_paths_agree_for_a_batch_with_mask():
     x = torch.randn(2 * 8, 8, 12, requires_grad=True)  # B = 2
     a, b = sdpa(x, mask), explicit(x, mask)
     assert torch.allclose(a, b, atol=1e-6)
-    ga, = torch.autograd.grad(a.square().sum(), x)
-    gb, = torch.autograd.grad(b.square().sum(), x)
+    (ga,) = torch.autograd.grad(a.square().sum(), x)
+    (gb,) = torch.autograd.grad(b.square().sum(), x)
     assert torch.allclose(ga, gb, atol=1e-5)
     # the mask matters: window 7 of sample 1 differs from an unmasked computation
     assert not torch.allclose(sdpa(x, None), a, atol=1e-4)

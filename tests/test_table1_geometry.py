@@ -1,6 +1,7 @@
 """Table 1 spatial operations against analytic answers (lascar_ref/augment/spatial.py):
 rotation and zoom in mm under anisotropic spacing, elastic amplitude and smoothness, label
 alignment and binarity, thin-structure survival."""
+
 import math
 
 import pytest
@@ -20,7 +21,7 @@ def ball(centre_mm, radius_mm, shape=VOL):
     axes = [torch.arange(n) * s for n, s in zip(shape, SPACING)]
     X, Y, Z = torch.meshgrid(*axes, indexing="ij")
     r2 = (X - centre_mm[0]) ** 2 + (Y - centre_mm[1]) ** 2 + (Z - centre_mm[2]) ** 2
-    return (r2 <= radius_mm ** 2).float()[None, None]
+    return (r2 <= radius_mm**2).float()[None, None]
 
 
 def centroid_mm(x):
@@ -32,8 +33,16 @@ def centroid_mm(x):
 
 
 def warp(vol, angle=0.0, zoom=1.0, disp=None):
-    return apply_spatial(vol, START, PATCH, SPACING, torch.tensor([angle]), torch.tensor([zoom]), disp,
-                         torch.tensor([True]))
+    return apply_spatial(
+        vol,
+        START,
+        PATCH,
+        SPACING,
+        torch.tensor([angle]),
+        torch.tensor([zoom]),
+        disp,
+        torch.tensor([True]),
+    )
 
 
 def test_rotation_moves_a_ball_to_the_predicted_mm_position():
@@ -41,7 +50,9 @@ def test_rotation_moves_a_ball_to_the_predicted_mm_position():
     vol = ball(CENTRE_VOX * torch.tensor(SPACING) + offset, 2.0)
     for angle in (15.0, -10.0):
         t = math.radians(angle)
-        expected = torch.tensor([9.0 * math.cos(t), 9.0 * math.sin(t), 0.0])  # +angle turns +X toward +Y
+        expected = torch.tensor(
+            [9.0 * math.cos(t), 9.0 * math.sin(t), 0.0]
+        )  # +angle turns +X toward +Y
         assert torch.allclose(centroid_mm(warp(vol, angle=angle)), expected, atol=0.15)
 
 
@@ -59,8 +70,12 @@ def test_zoom_scales_a_ball_radius_in_mm():
 def test_crop_only_grid_is_the_integer_slice():
     vol = torch.randn(1, 1, *VOL)
     out = warp(vol)  # identity transform through grid_sample
-    assert torch.allclose(out, vol[:, :, 16:80, 16:80, 4:20], atol=1e-4)  # float rounding of the grid
-    fast = apply_spatial(vol, START, PATCH, SPACING, torch.zeros(1), torch.ones(1), None, torch.tensor([False]))
+    assert torch.allclose(
+        out, vol[:, :, 16:80, 16:80, 4:20], atol=1e-4
+    )  # float rounding of the grid
+    fast = apply_spatial(
+        vol, START, PATCH, SPACING, torch.zeros(1), torch.ones(1), None, torch.tensor([False])
+    )
     assert torch.equal(fast, vol[:, :, 16:80, 16:80, 4:20])
 
 
@@ -86,9 +101,16 @@ def test_labels_stay_binary_and_aligned_with_the_image(op):
     vol = torch.cat([image, label], 1)
     disp = None
     if op == "elastic":
-        disp = elastic_field(torch.tensor([4.0]), torch.tensor([[5.0, 5.0, 3.0]]), torch.tensor([3]), PATCH,
-                             torch.device("cpu"))
-    out = warp(vol, angle=12.0 if op == "rotation" else 0.0, zoom=1.08 if op == "zoom" else 1.0, disp=disp)
+        disp = elastic_field(
+            torch.tensor([4.0]),
+            torch.tensor([[5.0, 5.0, 3.0]]),
+            torch.tensor([3]),
+            PATCH,
+            torch.device("cpu"),
+        )
+    out = warp(
+        vol, angle=12.0 if op == "rotation" else 0.0, zoom=1.08 if op == "zoom" else 1.0, disp=disp
+    )
     lab = (out[:, 1:] > 0.5).float()
     assert set(lab.unique().tolist()) == {0.0, 1.0}
     img = (out[:, :1] - 1.0).clamp_min(0)

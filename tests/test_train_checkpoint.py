@@ -1,4 +1,5 @@
 """Checkpoint safety (lascar_ref/checkpoint.py; STYLE rule 12)."""
+
 import shutil
 
 import pytest
@@ -25,7 +26,9 @@ def test_pickled_code_is_refused_and_never_runs(tmp_path):
     with pytest.raises(CheckpointError, match=r"evil\.pt: refused by the safe loader"):
         load_checkpoint(path)
     assert not marker.exists()
-    with open(path, "rb") as f:  # the file really does hold the payload: an unsafe load would run it
+    with open(
+        path, "rb"
+    ) as f:  # the file really does hold the payload: an unsafe load would run it
         assert b"pwned" in f.read()
 
 
@@ -64,11 +67,21 @@ def test_truncated_file_gives_a_clear_error(tmp_path):
 
 def test_wrong_stage_init_is_refused_before_training(tmp_path, capsys, tiny_train):
     from lascar_ref.models import SwinUNETR
+
     path = tmp_path / "stage3.pt"
-    save_checkpoint({"stage": 3, "arch": {"model": "SwinUNETR", "feature_size": 12},
-                     "model": SwinUNETR(feature_size=12).state_dict()}, path)
+    save_checkpoint(
+        {
+            "stage": 3,
+            "arch": {"model": "SwinUNETR", "feature_size": 12},
+            "model": SwinUNETR(feature_size=12).state_dict(),
+        },
+        path,
+    )
     from conftest import load_script, tiny_cli
-    rc = load_script("train").main(["--stage", "2", "--init", str(path), "--out", str(tmp_path), *tiny_cli(tiny_train)])
+
+    rc = load_script("train").main(
+        ["--stage", "2", "--init", str(path), "--out", str(tmp_path), *tiny_cli(tiny_train)]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "stage3.pt" in err and "from Stage 3" in err
     assert not (tmp_path / "stage2.last.pt").exists()

@@ -27,7 +27,8 @@ def assert_same_run(a: dict, b: dict) -> None:
 
 def test_relative_position_bias_gradient_is_bit_identical_across_backwards():
     """The gather of the bias table (Parity: MONAI indexes it) must have a deterministic backward:
-    indexing's backward (an atomic index_put_) gave a different sum almost every time on 2 threads."""
+    indexing's backward (an atomic index_put_) gave
+    a different sum almost every time on 2 threads."""
     attn = WindowAttention(dim=48, heads=24, window=(7, 7, 7))
     g = torch.Generator().manual_seed(0)
     upstream = torch.randn(24, 343, 343, generator=g)
@@ -44,12 +45,21 @@ def test_relative_position_bias_gradient_is_bit_identical_across_backwards():
 
 
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, tiny_train):
-    full = fit(make_config(**dict(tiny_train, stage=1, max_epochs=2, out=str(tmp_path / "full"))), say=quiet)
-    fit(make_config(**dict(tiny_train, stage=1, max_epochs=1, out=str(tmp_path / "cut"))), say=quiet)
+    full = fit(
+        make_config(**dict(tiny_train, stage=1, max_epochs=2, out=str(tmp_path / "full"))),
+        say=quiet,
+    )
+    fit(
+        make_config(**dict(tiny_train, stage=1, max_epochs=1, out=str(tmp_path / "cut"))), say=quiet
+    )
     last = tmp_path / "cut" / "stage1.last.pt"
     assert load_checkpoint(last)["epoch"] == 0
-    fit(make_config(**dict(tiny_train, stage=1, max_epochs=2, out=str(tmp_path / "cut"), resume=str(last))),
-        say=quiet)
+    fit(
+        make_config(
+            **dict(tiny_train, stage=1, max_epochs=2, out=str(tmp_path / "cut"), resume=str(last))
+        ),
+        say=quiet,
+    )
     a = load_checkpoint(tmp_path / "full" / "stage1.last.pt")
     b = load_checkpoint(last)
     assert a["epoch"] == 1
@@ -59,12 +69,16 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, tiny_train):
     assert full["paths"]["best"].endswith("stage1.pt") and full["complete"]
 
 
-def test_deterministic_flag_three_epochs_two_runs_and_a_resume_are_bit_identical(tmp_path, tiny_train):
+def test_deterministic_flag_three_epochs_two_runs_and_a_resume_are_bit_identical(
+    tmp_path, tiny_train
+):
     base = dict(tiny_train, stage=2, max_epochs=3, deterministic=True, alpha_ramp_epochs=2)
     threads = torch.get_num_threads()
     for name in ("a", "b"):
         fit(make_config(**dict(base, out=str(tmp_path / name))), say=quiet)
-    assert torch.get_num_threads() == threads and not torch.are_deterministic_algorithms_enabled()  # restored
+    assert (
+        torch.get_num_threads() == threads and not torch.are_deterministic_algorithms_enabled()
+    )  # restored
     fit(make_config(**dict(base, max_epochs=1, out=str(tmp_path / "cut"))), say=quiet)
     last = tmp_path / "cut" / "stage2.last.pt"
     fit(make_config(**dict(base, out=str(tmp_path / "cut"), resume=str(last))), say=quiet)
@@ -81,8 +95,14 @@ def test_resume_without_scaler_state_with_fp16_requested(tmp_path, tiny_train):
     assert load_checkpoint(last)["scaler"] == {}  # a disabled GradScaler saves {}
     said = []
     with pytest.warns(UserWarning, match="fp16 on the CPU"):
-        fit(make_config(**dict(tiny_train, stage=3, max_epochs=2, out=str(out), resume=str(last), amp="fp16")),
-            say=said.append)
+        fit(
+            make_config(
+                **dict(
+                    tiny_train, stage=3, max_epochs=2, out=str(out), resume=str(last), amp="fp16"
+                )
+            ),
+            say=said.append,
+        )
     assert any("starting a fresh fp16 loss scale" in s for s in said)
     state = load_checkpoint(last)
     assert state["epoch"] == 1 and state["scaler"] != {}
@@ -92,5 +112,7 @@ def test_resume_without_scaler_state_with_fp16_requested(tmp_path, tiny_train):
 def test_resume_refuses_another_stage(tmp_path, tiny_train):
     out = tmp_path / "run"
     fit(make_config(**dict(tiny_train, stage=3, max_epochs=1, out=str(out))), say=quiet)
-    with pytest.raises(ValueError, match=r"stage3\.last\.pt: a Stage 3 checkpoint, expected Stage 1"):
+    with pytest.raises(
+        ValueError, match=r"stage3\.last\.pt: a Stage 3 checkpoint, expected Stage 1"
+    ):
         fit(make_config(**dict(tiny_train, stage=1, resume=str(out / "stage3.last.pt"))), say=quiet)

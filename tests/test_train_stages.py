@@ -30,15 +30,27 @@ def _batch():
 def _step(model, spec, lr, loaded=(), **kw):
     optimizer = torch.optim.AdamW(param_groups(model, spec, list(loaded), lr, 0.1), lr=lr)
     image, labels = _batch()
-    return train_step(model, image, labels, optimizer, torch.amp.GradScaler("cpu", enabled=False),
-                      loss_fn(spec, W), None, **kw)
+    return train_step(
+        model,
+        image,
+        labels,
+        optimizer,
+        torch.amp.GradScaler("cpu", enabled=False),
+        loss_fn(spec, W),
+        None,
+        **kw,
+    )
 
 
 def test_stage_table_is_the_papers():
     assert [STAGES[s].task for s in (1, 2, 3)] == [2, 1, 1]
     assert [STAGES[s].target for s in (1, 2, 3)] == ["la", "scar", "scar"]
     assert [STAGES[s].outputs for s in (1, 2, 3)] == [("la",), ("la", "scar"), ("scar",)]
-    assert [STAGES[s].model.__name__ for s in (1, 2, 3)] == ["SwinUNETR", "DualSwinUNETR", "SwinUNETR"]
+    assert [STAGES[s].model.__name__ for s in (1, 2, 3)] == [
+        "SwinUNETR",
+        "DualSwinUNETR",
+        "SwinUNETR",
+    ]
     assert STAGES[2].slow_if_loaded == ("E", "D_LA") and STAGES[2].uses_alpha
     assert not STAGES[1].uses_alpha and not STAGES[3].uses_alpha
     assert set(STAGES[3].frozen_if_loaded) == {"E"}
@@ -67,15 +79,22 @@ def test_stage_losses_equal_the_equations_on_explicit_channels():
     _, labels = _batch()
     la, scar, wall = labels[:, 0:1], labels[:, 1:2], labels[:, 2:3]
     g = torch.Generator().manual_seed(1)
-    logit_a, logit_b = torch.randn(1, 1, 64, 32, 32, generator=g), torch.randn(1, 1, 64, 32, 32, generator=g)
+    logit_a, logit_b = (
+        torch.randn(1, 1, 64, 32, 32, generator=g),
+        torch.randn(1, 1, 64, 32, 32, generator=g),
+    )
     s1 = loss_fn(STAGES[1], W)(logit_a, labels)
     s2 = loss_fn(STAGES[2], W)((logit_a, logit_b), labels)
     s3 = loss_fn(STAGES[3], W)(logit_b, labels)
     assert torch.equal(s1["loss"], stage1_loss(logit_a, la, 0.5)["loss"])
-    assert torch.equal(s2["loss"], stage2_loss(logit_a, logit_b, la, scar, wall, 1.0, 0.3, 0.7, 0.5)["loss"])
+    assert torch.equal(
+        s2["loss"], stage2_loss(logit_a, logit_b, la, scar, wall, 1.0, 0.3, 0.7, 0.5)["loss"]
+    )
     assert torch.equal(s3["loss"], stage3_loss(logit_b, scar, 0.5)["loss"])
     # Eq. 5 by hand from its terms, and the channels matter: swapping LA and scar changes the loss
-    assert s2["loss"].item() == pytest.approx(0.3 * s2["la"].item() + 0.7 * s2["scar"].item(), rel=1e-6)
+    assert s2["loss"].item() == pytest.approx(
+        0.3 * s2["la"].item() + 0.7 * s2["scar"].item(), rel=1e-6
+    )
     swapped = labels[:, [1, 0, 2]]
     assert loss_fn(STAGES[2], W)((logit_a, logit_b), swapped)["loss"] != s2["loss"]
     assert loss_fn(STAGES[1], W)(logit_a, swapped)["loss"] != s1["loss"]
@@ -93,7 +112,9 @@ def test_loaded_stage3_encoder_frozen_parameters_unchanged_and_without_gradient(
     prefixes = spec.frozen_if_loaded["E"]
     assert freeze(model, spec, ["E", "D_scar"]) == list(prefixes)
     frozen = {n: p.detach().clone() for n, p in model.named_parameters() if n.startswith(prefixes)}
-    trainable = {n: p.detach().clone() for n, p in model.named_parameters() if not n.startswith(prefixes)}
+    trainable = {
+        n: p.detach().clone() for n, p in model.named_parameters() if not n.startswith(prefixes)
+    }
     assert frozen and trainable
     terms, ok = _step(model, spec, 1e-2, loaded=["E", "D_scar"])
     assert ok and set(terms) == {"loss", "scar_dice", "scar_ce"}
@@ -108,14 +129,22 @@ def test_bf16_autocast_step_on_cpu_is_finite():
     model = build_model(spec, 12)
     optimizer = torch.optim.AdamW(param_groups(model, spec, [], 1e-3, 0.1), lr=1e-3)
     image, labels = _batch()
-    terms, ok = train_step(model, image, labels, optimizer, torch.amp.GradScaler("cpu", enabled=False),
-                           loss_fn(spec, W), torch.bfloat16)
+    terms, ok = train_step(
+        model,
+        image,
+        labels,
+        optimizer,
+        torch.amp.GradScaler("cpu", enabled=False),
+        loss_fn(spec, W),
+        torch.bfloat16,
+    )
     assert ok and all(torch.isfinite(torch.tensor(v)) for v in terms.values())
     assert terms["loss"] == pytest.approx(0.3 * terms["la"] + 0.7 * terms["scar"], rel=1e-5)
 
 
 def test_gradient_clipping_bounds_the_update():
-    """With SGD (lr 1, no momentum) the update equals the gradient, so its norm is the clipped norm."""
+    """With SGD (lr 1, no momentum) the update equals
+    the gradient, so its norm is the clipped norm."""
     spec = STAGES[1]
     results = {}
     for clip in (0.0, 1e-3):
@@ -124,8 +153,16 @@ def test_gradient_clipping_bounds_the_update():
         before = [p.detach().clone() for p in model.parameters()]
         optimizer = torch.optim.SGD(param_groups(model, spec, [], 1.0, 0.1), lr=1.0)
         image, labels = _batch()
-        _, ok = train_step(model, image, labels, optimizer, torch.amp.GradScaler("cpu", enabled=False),
-                           loss_fn(spec, W), None, grad_clip=clip)
+        _, ok = train_step(
+            model,
+            image,
+            labels,
+            optimizer,
+            torch.amp.GradScaler("cpu", enabled=False),
+            loss_fn(spec, W),
+            None,
+            grad_clip=clip,
+        )
         assert ok
         step = torch.cat([(b - p.detach()).flatten() for b, p in zip(before, model.parameters())])
         results[clip] = step.norm().item()
@@ -155,8 +192,9 @@ def test_non_finite_budget_resets_on_a_finite_step():
 
 
 def test_cli_help_shows_defaults_and_sources():
-    out = subprocess.run([sys.executable, str(ROOT / "train.py"), "-h"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "-h"], capture_output=True, text=True, check=True
+    ).stdout
     assert "--max-epochs" in out and "§4.2" in out and "(default: 250)" in out
     assert "--amp" in out and "--pretrained-lr-scale" in out and "(default: 0.1)" in out
 
@@ -182,12 +220,37 @@ def test_non_finite_loss_stops_with_epoch_and_step():
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     gens = (torch.Generator().manual_seed(0), torch.Generator().manual_seed(1))
-    kw = dict(patch=(64, 32, 32), spacing_mm=(1.0, 1.0, 1.0), batch_size=1, steps=0, gens=gens,
-              amp_dtype=None, progress=False)
+    kw = dict(
+        patch=(64, 32, 32),
+        spacing_mm=(1.0, 1.0, 1.0),
+        batch_size=1,
+        steps=0,
+        gens=gens,
+        amp_dtype=None,
+        progress=False,
+    )
     with pytest.raises(TrainingError, match=r"non-finite loss at stage 1, epoch 3, step 0"):
-        run_epoch(model, [case], optimizer, scaler, loss_fn(STAGES[1], W), budget=NonFiniteBudget(0),
-                  where="stage 1, epoch 3", **kw)
-    with pytest.raises(TrainingError, match=r"epoch 0, step 2"):  # two skips allowed, the third stops
-        run_epoch(model, [case] * 3, optimizer, scaler, loss_fn(STAGES[1], W), budget=NonFiniteBudget(2),
-                  where="stage 1, epoch 0", **kw)
+        run_epoch(
+            model,
+            [case],
+            optimizer,
+            scaler,
+            loss_fn(STAGES[1], W),
+            budget=NonFiniteBudget(0),
+            where="stage 1, epoch 3",
+            **kw,
+        )
+    with pytest.raises(
+        TrainingError, match=r"epoch 0, step 2"
+    ):  # two skips allowed, the third stops
+        run_epoch(
+            model,
+            [case] * 3,
+            optimizer,
+            scaler,
+            loss_fn(STAGES[1], W),
+            budget=NonFiniteBudget(2),
+            where="stage 1, epoch 0",
+            **kw,
+        )
     assert torch.equal(model.w, torch.ones(1))  # no step was taken on a non-finite loss

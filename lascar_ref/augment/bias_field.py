@@ -6,6 +6,7 @@ coefficients c_ijk ~ U(0.02, 0.06) per sample (MONAI RandBiasField semantics, de
 Applied to the sampled patch (a smooth random field: the order with the warp does not change
 its law, docs/design.md §4). Tests: tests/test_table1_intensity.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,8 +14,13 @@ import torch
 from .sampling import table_uniform
 
 DEGREE = 3
-TERMS = tuple((i, j, k) for i in range(DEGREE + 1) for j in range(DEGREE + 1) for k in range(DEGREE + 1)
-              if i + j + k <= DEGREE)  # 20 (i, j, k) exponents, lexicographic
+TERMS = tuple(
+    (i, j, k)
+    for i in range(DEGREE + 1)
+    for j in range(DEGREE + 1)
+    for k in range(DEGREE + 1)
+    if i + j + k <= DEGREE
+)  # 20 (i, j, k) exponents, lexicographic
 
 
 def legendre(n: int, t: torch.Tensor) -> torch.Tensor:

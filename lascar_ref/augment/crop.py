@@ -6,6 +6,7 @@ voxel of the volume; the centre is clamped so that the un-augmented patch lies i
 (MONAI RandCropByPosNegLabel semantics). A case with an empty target draws uniform centres.
 Tests: tests/test_table1_params.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -14,13 +15,20 @@ POS_FRACTION = 0.5  # docs/design.md §4
 
 
 def foreground_indices(mask: torch.Tensor) -> torch.Tensor:
-    """(X, Y, Z) mask -> (K,) int64 flat indices of its voxels, precomputed once per case (on the CPU)."""
+    """(X, Y, Z) mask -> (K,) int64 flat indices of
+    its voxels, precomputed once per case (on the CPU)."""
     return torch.nonzero(mask.reshape(-1) > 0).flatten().cpu()
 
 
-def sample_starts(volume: tuple[int, int, int], patch: tuple[int, int, int], fg_indices: list[torch.Tensor | None],
-                  generator: torch.Generator, pos_fraction: float = POS_FRACTION) -> torch.Tensor:
-    """One patch corner per entry of fg_indices -> (B, 3) int64; the same random draws whatever is chosen."""
+def sample_starts(
+    volume: tuple[int, int, int],
+    patch: tuple[int, int, int],
+    fg_indices: list[torch.Tensor | None],
+    generator: torch.Generator,
+    pos_fraction: float = POS_FRACTION,
+) -> torch.Tensor:
+    """One patch corner per entry of fg_indices -> (B,
+    3) int64; the same random draws whatever is chosen."""
     if any(p > n for p, n in zip(patch, volume)):
         raise ValueError(f"patch {tuple(patch)} is larger than the volume {tuple(volume)}")
     X, Y, Z = volume

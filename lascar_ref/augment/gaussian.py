@@ -5,6 +5,7 @@
   round(4 sigma)), replicate padding (Deviation: MONAI pads with zeros and darkens the edges).
 Tests: tests/test_table1_intensity.py
 """
+
 from __future__ import annotations
 
 import torch

@@ -9,6 +9,7 @@
 Each op: sample_<op>(batch_size, generator) -> params; apply_<op>(x, ...) pure on (B, 1, X, Y, Z).
 Tests: tests/test_table1_intensity.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,7 +21,11 @@ CONTRAST_EPS = 1e-7  # Parity: MONAI AdjustContrast epsilon
 
 
 def sample_blur(batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    return {"sigma_vox": table_uniform("blur", "sigma_vox", 3 * batch_size, generator).view(batch_size, 3)}
+    return {
+        "sigma_vox": table_uniform("blur", "sigma_vox", 3 * batch_size, generator).view(
+            batch_size, 3
+        )
+    }
 
 
 def apply_blur(x: torch.Tensor, sigma_vox: torch.Tensor) -> torch.Tensor:
@@ -48,7 +53,10 @@ def apply_shift(x: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
 
 
 def sample_noise(batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    return {"std": table_uniform("noise", "std", batch_size, generator), "seed": draw_seeds(batch_size, generator)}
+    return {
+        "std": table_uniform("noise", "std", batch_size, generator),
+        "seed": draw_seeds(batch_size, generator),
+    }
 
 
 def apply_noise(x: torch.Tensor, std: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:

@@ -8,26 +8,54 @@ Parameters for every operation are drawn whether or not it fires, so the random 
 depend on which ones fire. `sample_params` draws (CPU generator), `apply_params` is pure.
 Tests: tests/test_table1_params.py; benchmark: bench/bench_augment.py
 """
+
 from __future__ import annotations
 
 import torch
 
 from .bias_field import apply_bias, sample_bias
 from .crop import POS_FRACTION, foreground_indices, sample_starts
-from .intensity import (apply_blur, apply_contrast, apply_noise, apply_shift, sample_blur, sample_contrast,
-                        sample_noise, sample_shift)
+from .intensity import (
+    apply_blur,
+    apply_contrast,
+    apply_noise,
+    apply_shift,
+    sample_blur,
+    sample_contrast,
+    sample_noise,
+    sample_shift,
+)
 from .spatial import apply_spatial, elastic_field, sample_elastic, sample_rotation, sample_zoom
 from .table1 import ORDER, PAPER_P
 
-SAMPLERS = {"bias": sample_bias, "elastic": sample_elastic, "rotation": sample_rotation, "zoom": sample_zoom,
-            "blur": sample_blur, "contrast": sample_contrast, "shift": sample_shift, "noise": sample_noise}
-INTENSITY = (("bias", apply_bias), ("blur", apply_blur), ("contrast", apply_contrast), ("shift", apply_shift),
-             ("noise", apply_noise))
+SAMPLERS = {
+    "bias": sample_bias,
+    "elastic": sample_elastic,
+    "rotation": sample_rotation,
+    "zoom": sample_zoom,
+    "blur": sample_blur,
+    "contrast": sample_contrast,
+    "shift": sample_shift,
+    "noise": sample_noise,
+}
+INTENSITY = (
+    ("bias", apply_bias),
+    ("blur", apply_blur),
+    ("contrast", apply_contrast),
+    ("shift", apply_shift),
+    ("noise", apply_noise),
+)
 
 
-def sample_params(batch_size: int, volume: tuple[int, int, int], patch: tuple[int, int, int],
-                  generator: torch.Generator, fg_indices: list | None = None, p: dict | None = None,
-                  pos_fraction: float = POS_FRACTION) -> dict:
+def sample_params(
+    batch_size: int,
+    volume: tuple[int, int, int],
+    patch: tuple[int, int, int],
+    generator: torch.Generator,
+    fg_indices: list | None = None,
+    p: dict | None = None,
+    pos_fraction: float = POS_FRACTION,
+) -> dict:
     """Draw crop corners and all Table 1 parameters for `batch_size` patches (CPU tensors).
 
     p overrides Table 1 probabilities by key (e.g. {"rotation": 1.0}); unknown keys are an error.
@@ -49,9 +77,15 @@ def _subset(op: dict, idx: list[int]) -> dict:
     return {k: v[idx] for k, v in op.items() if k != "enabled"}
 
 
-def apply_params(image: torch.Tensor, labels: torch.Tensor | None, params: dict, patch: tuple[int, int, int],
-                 spacing_mm: tuple[float, float, float]) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """image (1 or B, 1, X, Y, Z), labels (1 or B, K, X, Y, Z) or None -> patches (B, 1, *patch), (B, K, *patch).
+def apply_params(
+    image: torch.Tensor,
+    labels: torch.Tensor | None,
+    params: dict,
+    patch: tuple[int, int, int],
+    spacing_mm: tuple[float, float, float],
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """image (1 or B, 1, X, Y, Z), labels (1 or B, K, X,
+    Y, Z) or None -> patches (B, 1, *patch), (B, K, *patch).
 
     Labels are linearly interpolated and thresholded at 0.5 (float32 0/1).
     """
@@ -64,7 +98,9 @@ def apply_params(image: torch.Tensor, labels: torch.Tensor | None, params: dict,
     if elastic_idx:
         e = _subset(params["elastic"], elastic_idx)
         disp = torch.zeros((B, 3) + tuple(patch), device=image.device)
-        disp[elastic_idx] = elastic_field(e["sigma_vox"], e["delta_vox"], e["seed"], patch, image.device)
+        disp[elastic_idx] = elastic_field(
+            e["sigma_vox"], e["delta_vox"], e["seed"], patch, image.device
+        )
     stacked = image.float() if labels is None else torch.cat([image.float(), labels.float()], 1)
     warped = on["rotation"] | on["zoom"] | on["elastic"]
     out = apply_spatial(stacked, params["start"], patch, spacing_mm, angle, zoom, disp, warped)
@@ -76,10 +112,18 @@ def apply_params(image: torch.Tensor, labels: torch.Tensor | None, params: dict,
     return x, y
 
 
-def augment(image: torch.Tensor, labels: torch.Tensor | None, patch: tuple[int, int, int],
-            spacing_mm: tuple[float, float, float], generator: torch.Generator, batch_size: int | None = None,
-            fg_indices: list | None = None, p: dict | None = None) -> dict:
-    """Eq. 2 for a batch: {"image": (B, 1, *patch), "labels": (B, K, *patch) or None, "params": ...}.
+def augment(
+    image: torch.Tensor,
+    labels: torch.Tensor | None,
+    patch: tuple[int, int, int],
+    spacing_mm: tuple[float, float, float],
+    generator: torch.Generator,
+    batch_size: int | None = None,
+    fg_indices: list | None = None,
+    p: dict | None = None,
+) -> dict:
+    """Eq. 2 for a batch: {"image": (B, 1, *patch),
+    "labels": (B, K, *patch) or None, "params": ...}.
 
     image (1 or B, 1, X, Y, Z) on any device; B patches (default: image batch size).
     """
@@ -89,10 +133,17 @@ def augment(image: torch.Tensor, labels: torch.Tensor | None, patch: tuple[int, 
     return {"image": x, "labels": y, "params": params}
 
 
-def augmented_samples(image: torch.Tensor, labels: torch.Tensor, patch: tuple[int, int, int],
-                      spacing_mm: tuple[float, float, float], n: int = 4, seed: int = 0,
-                      target_channel: int = 0) -> dict:
-    """What the model sees: n augmented patches of one volume, image (1, 1, X, Y, Z), labels (1, K, X, Y, Z),
+def augmented_samples(
+    image: torch.Tensor,
+    labels: torch.Tensor,
+    patch: tuple[int, int, int],
+    spacing_mm: tuple[float, float, float],
+    n: int = 4,
+    seed: int = 0,
+    target_channel: int = 0,
+) -> dict:
+    """What the model sees: n augmented patches of one
+    volume, image (1, 1, X, Y, Z), labels (1, K, X, Y, Z),
     label-guided on labels[:, target_channel]."""
     g = torch.Generator().manual_seed(seed)
     fg = foreground_indices(labels[0, target_channel])

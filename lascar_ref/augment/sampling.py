@@ -4,6 +4,7 @@ All parameters come from one CPU `torch.Generator` (its state is checkpointed), 
 the same parameters on any device. Large noise fields are drawn on the data's device from
 per-sample seeds that the CPU generator draws (`draw_seeds`), never copied from the host.
 """
+
 from __future__ import annotations
 
 import torch

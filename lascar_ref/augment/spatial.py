@@ -15,6 +15,7 @@ One trilinear grid_sample (align_corners=True, border padding) samples image and
 grids in float32 outside autocast. A sample with no spatial op is an exact integer slice.
 Tests: tests/test_table1_geometry.py
 """
+
 from __future__ import annotations
 
 import math
@@ -38,13 +39,21 @@ def sample_zoom(batch_size: int, generator: torch.Generator) -> dict[str, torch.
 
 def sample_elastic(batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
     sigma = table_uniform("elastic", "sigma_vox", batch_size, generator)
-    delta = torch.stack([table_uniform("elastic", f"delta_{a}_vox", batch_size, generator) for a in "xyz"], 1)
+    delta = torch.stack(
+        [table_uniform("elastic", f"delta_{a}_vox", batch_size, generator) for a in "xyz"], 1
+    )
     return {"sigma_vox": sigma, "delta_vox": delta, "seed": draw_seeds(batch_size, generator)}
 
 
-def elastic_field(sigma_vox: torch.Tensor, delta_vox: torch.Tensor, seed: torch.Tensor,
-                  patch: tuple[int, int, int], device: torch.device) -> torch.Tensor:
-    """(B,) sigma, (B, 3) Delta, (B,) seeds -> displacement d (B, 3, X, Y, Z) in voxels, max |d_a| = Delta_a.
+def elastic_field(
+    sigma_vox: torch.Tensor,
+    delta_vox: torch.Tensor,
+    seed: torch.Tensor,
+    patch: tuple[int, int, int],
+    device: torch.device,
+) -> torch.Tensor:
+    """(B,) sigma, (B, 3) Delta, (B,) seeds -> displacement
+    d (B, 3, X, Y, Z) in voxels, max |d_a| = Delta_a.
 
     White noise is drawn on a grid of stride 2, smoothed with sigma / 2 there and trilinearly
     upsampled: the same Gaussian covariance (sigma sqrt 2 voxels), since for sigma >= 3 the
@@ -53,25 +62,41 @@ def elastic_field(sigma_vox: torch.Tensor, delta_vox: torch.Tensor, seed: torch.
     coarse = tuple(-(-n // ELASTIC_STRIDE) for n in patch)
     noise = torch.cat([device_normal((1, 3) + coarse, int(s), device) for s in seed])
     sigma = (sigma_vox.to(device) / ELASTIC_STRIDE)[:, None].expand(-1, 3)
-    smooth = F.interpolate(gaussian_smooth(noise, sigma), size=tuple(patch), mode="trilinear", align_corners=True)
+    smooth = F.interpolate(
+        gaussian_smooth(noise, sigma), size=tuple(patch), mode="trilinear", align_corners=True
+    )
     peak = smooth.abs().amax(dim=(2, 3, 4), keepdim=True)  # (B, 3, 1, 1, 1)
     return smooth / peak * delta_vox.to(device).view(-1, 3, 1, 1, 1)
 
 
-def sampling_grid(centre_vox: torch.Tensor, angle_deg: torch.Tensor, zoom: torch.Tensor,
-                  displacement_vox: torch.Tensor | None, patch: tuple[int, int, int],
-                  spacing_mm: tuple[float, float, float], volume: tuple[int, int, int]) -> torch.Tensor:
-    """Source indices s(u) of the docstring, normalised for grid_sample: (B, X, Y, Z, 3) as (z, y, x)."""
+def sampling_grid(
+    centre_vox: torch.Tensor,
+    angle_deg: torch.Tensor,
+    zoom: torch.Tensor,
+    displacement_vox: torch.Tensor | None,
+    patch: tuple[int, int, int],
+    spacing_mm: tuple[float, float, float],
+    volume: tuple[int, int, int],
+) -> torch.Tensor:
+    """Source indices s(u) of the docstring, normalised
+    for grid_sample: (B, X, Y, Z, 3) as (z, y, x)."""
     device = centre_vox.device
     B = centre_vox.shape[0]
     sp = torch.tensor(spacing_mm, dtype=torch.float32, device=device)
-    axes = [(torch.arange(n, dtype=torch.float32, device=device) - (n - 1) / 2) * s for n, s in zip(patch, sp)]
+    axes = [
+        (torch.arange(n, dtype=torch.float32, device=device) - (n - 1) / 2) * s
+        for n, s in zip(patch, sp)
+    ]
     rx, ry, rz = torch.meshgrid(*axes, indexing="ij")  # (X, Y, Z) mm offsets from the patch centre
     theta = angle_deg.float().to(device).view(B, 1, 1, 1) * (math.pi / 180)
     z = zoom.float().to(device).view(B, 1, 1, 1)
     cos, sin = torch.cos(theta), torch.sin(theta)
-    src = torch.stack([(cos * rx + sin * ry) / z, (-sin * rx + cos * ry) / z, rz.expand(B, -1, -1, -1) / z], -1)
-    idx = centre_vox.float().to(device).view(B, 1, 1, 1, 3) + src / sp  # (B, X, Y, Z, 3) voxel indices
+    src = torch.stack(
+        [(cos * rx + sin * ry) / z, (-sin * rx + cos * ry) / z, rz.expand(B, -1, -1, -1) / z], -1
+    )
+    idx = (
+        centre_vox.float().to(device).view(B, 1, 1, 1, 3) + src / sp
+    )  # (B, X, Y, Z, 3) voxel indices
     if displacement_vox is not None:
         idx = idx + displacement_vox.permute(0, 2, 3, 4, 1)  # (B, 3, X, Y, Z) -> (B, X, Y, Z, 3)
     size = torch.tensor(volume, dtype=torch.float32, device=device)
@@ -79,9 +104,16 @@ def sampling_grid(centre_vox: torch.Tensor, angle_deg: torch.Tensor, zoom: torch
     return idx.flip(-1)  # grid_sample wants (W, H, D) = (z, y, x) order for input (B, C, X, Y, Z)
 
 
-def apply_spatial(volume: torch.Tensor, start: torch.Tensor, patch: tuple[int, int, int],
-                  spacing_mm: tuple[float, float, float], angle_deg: torch.Tensor, zoom: torch.Tensor,
-                  displacement_vox: torch.Tensor | None, warped: torch.Tensor) -> torch.Tensor:
+def apply_spatial(
+    volume: torch.Tensor,
+    start: torch.Tensor,
+    patch: tuple[int, int, int],
+    spacing_mm: tuple[float, float, float],
+    angle_deg: torch.Tensor,
+    zoom: torch.Tensor,
+    displacement_vox: torch.Tensor | None,
+    warped: torch.Tensor,
+) -> torch.Tensor:
     """volume (1 or B, C, X, Y, Z), start (B, 3) patch corners -> (B, C, *patch).
 
     Samples with warped[b] False are exact slices volume[b, :, start:start + patch].
@@ -93,14 +125,19 @@ def apply_spatial(volume: torch.Tensor, start: torch.Tensor, patch: tuple[int, i
     out = volume.new_empty((B, volume.shape[1]) + tuple(patch))
     for b, s in enumerate(start.tolist()):
         if not warped[b]:
-            out[b] = src[b, :, s[0]:s[0] + patch[0], s[1]:s[1] + patch[1], s[2]:s[2] + patch[2]]
+            out[b] = src[
+                b, :, s[0] : s[0] + patch[0], s[1] : s[1] + patch[1], s[2] : s[2] + patch[2]
+            ]
     idx = warped.nonzero().flatten().tolist()
     if idx:
         centre = (start[idx].float() + torch.tensor([(p - 1) / 2 for p in patch])).to(volume.device)
         disp = None if displacement_vox is None else displacement_vox[idx]
         with torch.autocast(volume.device.type, enabled=False):
-            grid = sampling_grid(centre, angle_deg[idx], zoom[idx], disp, patch, spacing_mm, tuple(volume.shape[2:]))
-            warped_out = F.grid_sample(src[idx].float(), grid, mode="bilinear", padding_mode="border",
-                                       align_corners=True)
+            grid = sampling_grid(
+                centre, angle_deg[idx], zoom[idx], disp, patch, spacing_mm, tuple(volume.shape[2:])
+            )
+            warped_out = F.grid_sample(
+                src[idx].float(), grid, mode="bilinear", padding_mode="border", align_corners=True
+            )
         out[idx] = warped_out.to(out.dtype)
     return out

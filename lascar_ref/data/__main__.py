@@ -1,9 +1,10 @@
 """Dataset commands (docs/design.md §5, §7).
 
-  python -m lascar_ref.data check DIR              report every problem of a LAScarQS-layout dataset
-  python -m lascar_ref.data phantoms OUT [--n-task1 6 --n-task2-only 4 --shape 576 576 44
-                                          --spacing 0.625 0.625 2.5 --seed 0]
+python -m lascar_ref.data check DIR              report every problem of a LAScarQS-layout dataset
+python -m lascar_ref.data phantoms OUT [--n-task1 6 --n-task2-only 4 --shape 576 576 44
+                                        --spacing 0.625 0.625 2.5 --seed 0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,11 @@ from .validate import check_dataset
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m lascar_ref.data", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m lascar_ref.data",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check", help="validate a dataset, reporting all problems at once")
     c.add_argument("root")
@@ -33,7 +37,9 @@ def main(argv=None) -> int:
             print(msg)
         print(f"{len(problems)} problem(s) found in {a.root}")
         return 1 if problems else 0
-    write_phantom_dataset(a.out, a.n_task1, a.n_task2_only, tuple(a.shape), tuple(a.spacing), a.seed, progress=True)
+    write_phantom_dataset(
+        a.out, a.n_task1, a.n_task2_only, tuple(a.shape), tuple(a.spacing), a.seed, progress=True
+    )
     print(f"wrote {a.n_task1} Task 1 and {a.n_task1 + a.n_task2_only} Task 2 scans to {a.out}")
     return 0
 

@@ -1,5 +1,5 @@
-"""Leak-free 5-fold split — paper §4.2 ("20% of the data as validation, 5-fold cross-validation");
-docs/design.md §5.
+"""Leak-free 5-fold split — paper §4.2 ("20% of the data as validation, 5-fold
+cross-validation"); docs/design.md §5.
 
 Every Task 1 scan is also a Task 2 scan in the challenge data, so scans are matched across tasks
 by a hash of their raw voxel data: Task 1 cases are shuffled with the seed and dealt round-robin
@@ -8,6 +8,7 @@ cases are shuffled and dealt into the folds that have the fewest Task 2 cases. H
 fold k (Task 2 minus fold k) never trains on a scan of Task 1's fold-k validation set.
 Tests: tests/test_data_folds.py
 """
+
 from __future__ import annotations
 
 import random
@@ -15,9 +16,11 @@ import random
 N_FOLDS = 5  # §4.2
 
 
-def assign_folds(task1: dict[str, str], task2: dict[str, str], n_folds: int = N_FOLDS,
-                 seed: int = 0) -> tuple[dict[str, int], dict[str, int]]:
-    """task1, task2: case name -> voxel hash. Returns (fold of each Task 1 case, fold of each Task 2 case)."""
+def assign_folds(
+    task1: dict[str, str], task2: dict[str, str], n_folds: int = N_FOLDS, seed: int = 0
+) -> tuple[dict[str, int], dict[str, int]]:
+    """task1, task2: case name -> voxel hash. Returns
+    (fold of each Task 1 case, fold of each Task 2 case)."""
     rng = random.Random(seed)
     names1 = sorted(task1)
     rng.shuffle(names1)
@@ -41,7 +44,9 @@ def assign_folds(task1: dict[str, str], task2: dict[str, str], n_folds: int = N_
 def split(folds: dict[str, int], fold: int) -> tuple[list[str], list[str]]:
     """(training names, validation names) of one fold."""
     if fold not in set(folds.values()):
-        raise ValueError(f"fold {fold} is empty or out of range (folds present: {sorted(set(folds.values()))})")
+        raise ValueError(
+            f"fold {fold} is empty or out of range (folds present: {sorted(set(folds.values()))})"
+        )
     train = sorted(n for n, f in folds.items() if f != fold)
     val = sorted(n for n, f in folds.items() if f == fold)
     return train, val

@@ -5,6 +5,7 @@
 Labels are binarised with > 0 (LA is stored as 420, scar as 0/1).
 Tests: tests/test_data_validation.py
 """
+
 from __future__ import annotations
 
 import re
@@ -20,11 +21,11 @@ IMAGE, LA, SCAR = "enhanced.nii.gz", "atriumSegImgMO.nii.gz", "scarSegImgM.nii.g
 class Case:
     """The files of one case."""
 
-    task: int                 # 1 (LA + scar) or 2 (LA only)
-    name: str                 # "task1/train_7"
+    task: int  # 1 (LA + scar) or 2 (LA only)
+    name: str  # "task1/train_7"
     image: Path
     la: Path
-    scar: Path | None         # None for Task 2
+    scar: Path | None  # None for Task 2
 
 
 def _number(p: Path) -> int:
@@ -38,13 +39,19 @@ def has_task(root: str | Path, task: int) -> bool:
 
 
 def list_cases(root: str | Path, task: int) -> list[Case]:
-    """Cases of one task under the dataset root, ordered by N; DataError if the task folder is missing."""
+    """Cases of one task under the dataset root, ordered
+    by N; DataError if the task folder is missing."""
     root = Path(root)
     folder = root / f"task{task}" / "train_data"
     if not folder.is_dir():
-        raise DataError(f"{folder}: task{task} folder not found under dataset root {root} "
-                        f"(expected task{task}/train_data/train_N/...)")
+        raise DataError(
+            f"{folder}: task{task} folder not found under dataset root {root} "
+            f"(expected task{task}/train_data/train_N/...)"
+        )
     dirs = sorted((d for d in folder.iterdir() if d.is_dir() and _number(d) >= 0), key=_number)
     if not dirs:
         raise DataError(f"{folder}: no train_N case folders")
-    return [Case(task, f"task{task}/{d.name}", d / IMAGE, d / LA, d / SCAR if task == 1 else None) for d in dirs]
+    return [
+        Case(task, f"task{task}/{d.name}", d / IMAGE, d / LA, d / SCAR if task == 1 else None)
+        for d in dirs
+    ]

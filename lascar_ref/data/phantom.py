@@ -13,6 +13,7 @@ only); anisotropic voxels (default 0.625 x 0.625 x 2.5 mm, 576 x 576 x 44). Task
 Task 1 scan (at shuffled indices) plus LA-only scans. Same seed -> byte-identical files.
 Tests: tests/test_data_phantom.py; benchmark: bench/bench_data.py
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,11 @@ REALISTIC_SHAPE = (576, 576, 44)
 REALISTIC_SPACING = (0.625, 0.625, 2.5)
 
 
-def make_phantom(seed: int, shape=REALISTIC_SHAPE, spacing=REALISTIC_SPACING) -> dict[str, np.ndarray]:
-    """One phantom (X, Y, Z): {"image": int16, "la": uint16 (0/420), "scar": uint8 (0/1, the annotation
+def make_phantom(
+    seed: int, shape=REALISTIC_SHAPE, spacing=REALISTIC_SPACING
+) -> dict[str, np.ndarray]:
+    """One phantom (X, Y, Z): {"image": int16, "la":
+    uint16 (0/420), "scar": uint8 (0/1, the annotation
     with its label noise), "scar_true": bool (the enhanced scar), "wall": bool (the 2-3 mm LA wall),
     "la_blood": bool (LA and the whole veins, labelled or not)}."""
     rng = np.random.default_rng(seed)
@@ -43,20 +47,40 @@ def make_phantom(seed: int, shape=REALISTIC_SHAPE, spacing=REALISTIC_SPACING) ->
     img[a["blood"]] = gains[labelled[a["blood"]]]
     img[a["wall"]] = 0.35
     img[a["scar"]] = rng.uniform(1.25, 1.45)
-    texture = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), [2.0 / s for s in spacing])
+    texture = ndimage.gaussian_filter(
+        rng.standard_normal(shape).astype(np.float32), [2.0 / s for s in spacing]
+    )
     img *= 1 + 0.05 * texture / (texture.std() + 1e-12)
     img = ndimage.gaussian_filter(img, [0.6 / spacing[0], 0.6 / spacing[1], 1.0 / spacing[2]])
-    u, v, w = (np.linspace(-1, 1, n, dtype=np.float32).reshape([-1 if a == i else 1 for a in range(3)])
-               for i, n in enumerate(shape))
+    u, v, w = (
+        np.linspace(-1, 1, n, dtype=np.float32).reshape([-1 if a == i else 1 for a in range(3)])
+        for i, n in enumerate(shape)
+    )
     c = rng.uniform(-0.15, 0.15, 9)
-    img *= np.exp(c[0] * u + c[1] * v + c[2] * w + c[3] * u * v + c[4] * v * w + c[5] * u * w
-                  + c[6] * (u * u - 1 / 3) + c[7] * (v * v - 1 / 3) + c[8] * (w * w - 1 / 3))
+    img *= np.exp(
+        c[0] * u
+        + c[1] * v
+        + c[2] * w
+        + c[3] * u * v
+        + c[4] * v * w
+        + c[5] * u * w
+        + c[6] * (u * u - 1 / 3)
+        + c[7] * (v * v - 1 / 3)
+        + c[8] * (w * w - 1 / 3)
+    )
     sigma = rng.uniform(0.04, 0.07)
-    img = np.hypot(img + sigma * rng.standard_normal(shape, dtype=np.float32),
-                   sigma * rng.standard_normal(shape, dtype=np.float32))
-    return {"image": np.round(img * 400).astype(np.int16), "la": (a["la"] * 420).astype(np.uint16),
-            "scar": a["scar_label"].astype(np.uint8), "scar_true": a["scar"], "wall": a["wall"],
-            "la_blood": a["la_blood"]}
+    img = np.hypot(
+        img + sigma * rng.standard_normal(shape, dtype=np.float32),
+        sigma * rng.standard_normal(shape, dtype=np.float32),
+    )
+    return {
+        "image": np.round(img * 400).astype(np.int16),
+        "la": (a["la"] * 420).astype(np.uint16),
+        "scar": a["scar_label"].astype(np.uint8),
+        "scar_true": a["scar"],
+        "wall": a["wall"],
+        "la_blood": a["la_blood"],
+    }
 
 
 def affine_for(shape, spacing) -> np.ndarray:
@@ -65,8 +89,15 @@ def affine_for(shape, spacing) -> np.ndarray:
     return aff
 
 
-def write_phantom_dataset(root: str | Path, n_task1: int = 6, n_task2_only: int = 4, shape=REALISTIC_SHAPE,
-                          spacing=REALISTIC_SPACING, seed: int = 0, progress: bool = False) -> Path:
+def write_phantom_dataset(
+    root: str | Path,
+    n_task1: int = 6,
+    n_task2_only: int = 4,
+    shape=REALISTIC_SHAPE,
+    spacing=REALISTIC_SPACING,
+    seed: int = 0,
+    progress: bool = False,
+) -> Path:
     """Write task1/ (n_task1 scans, LA + scar) and task2/ (those scans at shuffled indices plus
     n_task2_only LA-only scans) under `root`; returns root."""
     root = Path(root)
@@ -76,6 +107,7 @@ def write_phantom_dataset(root: str | Path, n_task1: int = 6, n_task2_only: int 
     scans = range(n_task1 + n_task2_only)
     if progress:
         from tqdm import tqdm
+
         scans = tqdm(scans, desc="phantoms", unit="scan")
     for i in scans:
         p = make_phantom(seed * 100_003 + i, shape, spacing)

@@ -12,6 +12,7 @@ atomically; an epoch never re-reads .nii.gz. `meta.json` keeps
 what is needed to map predictions back (docs/design.md §5) and a hash of the raw voxel data used to
 match scans across tasks (folds.py). Tests: tests/test_data_preprocess.py
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,8 @@ class PreprocessConfig:
 
     spacing_mm: tuple[float, float, float] = TARGET_SPACING_MM
     size: tuple[int, int, int] = TARGET_SIZE
-    delta_in_mm: float = DELTA_IN_MM                                # Eq. 6
-    delta_out_mm: float = DELTA_OUT_MM                              # Eq. 6
+    delta_in_mm: float = DELTA_IN_MM  # Eq. 6
+    delta_out_mm: float = DELTA_OUT_MM  # Eq. 6
 
 
 @dataclass
@@ -52,10 +53,10 @@ class Preprocessed:
 
     name: str
     task: int
-    image: np.ndarray           # (X, Y, Z) float32, z-scored
-    la: np.ndarray              # (X, Y, Z) uint8
-    scar: np.ndarray | None     # (X, Y, Z) uint8, None for Task 2
-    wall: np.ndarray            # (X, Y, Z) uint8, Eq. 6 band of the ground-truth LA
+    image: np.ndarray  # (X, Y, Z) float32, z-scored
+    la: np.ndarray  # (X, Y, Z) uint8
+    scar: np.ndarray | None  # (X, Y, Z) uint8, None for Task 2
+    wall: np.ndarray  # (X, Y, Z) uint8, Eq. 6 band of the ground-truth LA
     meta: dict
 
 
@@ -66,15 +67,25 @@ def resample(data: np.ndarray, src_mm, dst_mm, label: bool) -> np.ndarray:
     scale = [s / d for s, d in zip(src_mm, dst_mm)]
     size = [max(1, int(round(n * f))) for n, f in zip(data.shape, scale)]
     t = torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32))[None, None]
-    out = F.interpolate(t, size=size, mode="nearest-exact" if label else "trilinear",
-                        **({} if label else {"align_corners": False}))
+    out = F.interpolate(
+        t,
+        size=size,
+        mode="nearest-exact" if label else "trilinear",
+        **({} if label else {"align_corners": False}),
+    )
     return out[0, 0].numpy().astype(data.dtype if label else np.float32)
 
 
 def _crop_slices(starts, full_shape, size) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
-    """Per axis, the slice of the full (resampled) array and of the cropped/padded array that overlap."""
-    src = tuple(slice(st, st + s) if st >= 0 else slice(0, n) for st, n, s in zip(starts, full_shape, size))
-    dst = tuple(slice(0, s) if st >= 0 else slice(-st, -st + n) for st, n, s in zip(starts, full_shape, size))
+    """Per axis, the slice of the full (resampled)
+    array and of the cropped/padded array that overlap."""
+    src = tuple(
+        slice(st, st + s) if st >= 0 else slice(0, n) for st, n, s in zip(starts, full_shape, size)
+    )
+    dst = tuple(
+        slice(0, s) if st >= 0 else slice(-st, -st + n)
+        for st, n, s in zip(starts, full_shape, size)
+    )
     return src, dst
 
 
@@ -94,7 +105,11 @@ def _cache_key(case: Case, cfg: PreprocessConfig, cache_dir: Path) -> str:
     params = json.dumps({"v": CACHE_VERSION, "cfg": asdict(cfg)}, sort_keys=True)
     sources = [p for p in (case.image, case.la, case.scar) if p is not None]
     stamp = [[str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in sources]
-    memo = cache_dir / ".keys" / (hashlib.sha1((json.dumps(stamp) + params).encode()).hexdigest()[:20] + ".json")
+    memo = (
+        cache_dir
+        / ".keys"
+        / (hashlib.sha1((json.dumps(stamp) + params).encode()).hexdigest()[:20] + ".json")
+    )
     if memo.is_file():
         return json.loads(memo.read_text())["key"]
     h = hashlib.sha1(params.encode())
@@ -117,7 +132,9 @@ def _load(folder: Path, case: Case) -> Preprocessed:
     return Preprocessed(case.name, case.task, arr["image"], arr["la"], scar, arr["wall"], meta)
 
 
-def preprocess_case(case: Case, cache_dir: str | Path, cfg: PreprocessConfig = PreprocessConfig()) -> Preprocessed:
+def preprocess_case(
+    case: Case, cache_dir: str | Path, cfg: PreprocessConfig = PreprocessConfig()
+) -> Preprocessed:
     """Preprocess one case, or load it from the cache (no NIfTI read on a hit)."""
     cache_dir = Path(cache_dir)
     folder = cache_dir / f"{case.name.replace('/', '-')}-{_cache_key(case, cfg, cache_dir)}"
@@ -136,17 +153,33 @@ def preprocess_case(case: Case, cache_dir: str | Path, cfg: PreprocessConfig = P
         out[key], _ = crop_or_pad(lab, cfg.size, 0)
         lost = int(lab.sum()) - int(out[key].sum())
         if lost > 0:
-            warnings.warn(f"{case.name}: the centre crop to {cfg.size} cuts {lost} {key.upper()} voxels "
-                          f"(of {int(lab.sum())})", stacklevel=2)
+            warnings.warn(
+                f"{case.name}: the centre crop to {cfg.size} cuts {lost} {key.upper()} voxels "
+                f"(of {int(lab.sum())})",
+                stacklevel=2,
+            )
     std = float(image.std())
     image = ((image - float(image.mean())) / (std if std > 0 else 1.0)).astype(np.float32)
     out["image"] = image
-    out["wall"] = wall_mask(out["la"], cfg.spacing_mm, cfg.delta_in_mm, cfg.delta_out_mm).astype(np.uint8)
-    meta = {"name": case.name, "task": case.task, "raw_shape": list(img.data.shape),
-            "raw_spacing_mm": list(img.spacing_mm), "affine": img.affine.tolist(),
-            "resampled_shape": list(resampled_shape), "crop_start": starts, "voxel_hash": voxel_hash,
-            "config": asdict(cfg), "source": {"image": str(case.image), "la": str(case.la),
-                                              "scar": str(case.scar) if case.scar else None}}
+    out["wall"] = wall_mask(out["la"], cfg.spacing_mm, cfg.delta_in_mm, cfg.delta_out_mm).astype(
+        np.uint8
+    )
+    meta = {
+        "name": case.name,
+        "task": case.task,
+        "raw_shape": list(img.data.shape),
+        "raw_spacing_mm": list(img.spacing_mm),
+        "affine": img.affine.tolist(),
+        "resampled_shape": list(resampled_shape),
+        "crop_start": starts,
+        "voxel_hash": voxel_hash,
+        "config": asdict(cfg),
+        "source": {
+            "image": str(case.image),
+            "la": str(case.la),
+            "scar": str(case.scar) if case.scar else None,
+        },
+    }
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".tmp-"))
     try:
@@ -162,7 +195,8 @@ def preprocess_case(case: Case, cache_dir: str | Path, cfg: PreprocessConfig = P
 
 
 def to_original_grid(prob: np.ndarray, meta: dict) -> np.ndarray:
-    """Map a preprocessed-grid probability map (X, Y, Z) back to the case's raw grid (docs/design.md §5):
+    """Map a preprocessed-grid probability map (X, Y, Z) back to the case's raw grid
+    (docs/design.md §5):
     undo the crop / pad (outside the crop: 0), then resample linearly to the raw shape."""
     resampled = np.zeros(meta["resampled_shape"], dtype=np.float32)
     full, crop = _crop_slices(meta["crop_start"], meta["resampled_shape"], prob.shape)
@@ -170,4 +204,6 @@ def to_original_grid(prob: np.ndarray, meta: dict) -> np.ndarray:
     if list(resampled.shape) == list(meta["raw_shape"]):
         return resampled
     t = torch.from_numpy(resampled)[None, None]
-    return F.interpolate(t, size=tuple(meta["raw_shape"]), mode="trilinear", align_corners=False)[0, 0].numpy()
+    return F.interpolate(t, size=tuple(meta["raw_shape"]), mode="trilinear", align_corners=False)[
+        0, 0
+    ].numpy()

@@ -5,6 +5,7 @@ image and labels of equal shape and affine, non-empty LA. `load_case` raises the
 as a DataError naming the file; `check_dataset` collects every problem of a dataset at once
 (`python -m lascar_ref.data check DIR`). Tests: tests/test_data_validation.py
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,11 +20,15 @@ AFFINE_ATOL = 1e-3  # mm; header round-off between image and label files is tole
 
 def _match(img: Volume, lab: Volume) -> None:
     if lab.data.shape != img.data.shape:
-        raise DataError(f"{lab.path}: label shape {lab.data.shape} differs from image {img.path.name} "
-                        f"shape {img.data.shape}")
+        raise DataError(
+            f"{lab.path}: label shape {lab.data.shape} differs from image {img.path.name} "
+            f"shape {img.data.shape}"
+        )
     if not np.allclose(lab.affine, img.affine, atol=AFFINE_ATOL):
-        raise DataError(f"{lab.path}: label affine differs from image {img.path.name} affine "
-                        f"(max difference {np.abs(lab.affine - img.affine).max():.4g} mm)")
+        raise DataError(
+            f"{lab.path}: label affine differs from image {img.path.name} affine "
+            f"(max difference {np.abs(lab.affine - img.affine).max():.4g} mm)"
+        )
 
 
 def load_case(case: Case) -> tuple[Volume, Volume, Volume | None]:
@@ -33,7 +38,9 @@ def load_case(case: Case) -> tuple[Volume, Volume, Volume | None]:
     _match(img, la)
     la.data = (la.data > 0).astype(np.uint8)
     if not la.data.any():
-        raise DataError(f"{case.la}: the LA label is empty (no voxel > 0); expected a segmented LA cavity")
+        raise DataError(
+            f"{case.la}: the LA label is empty (no voxel > 0); expected a segmented LA cavity"
+        )
     scar = None
     if case.scar is not None:
         scar = read_volume(case.scar)

@@ -16,13 +16,14 @@ normalisation only changes how eps compares to the sums, and makes a constant W 
 Eq. (1) for any constant, the property the paper states below Eq. (8).
 Tests: tests/test_eq1_dice_ce.py, tests/test_eq7_8_weighted_loss.py
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-EPS = 1e-5   # Eq. 1 smoothing (docs/design.md §3)
-LAM = 0.5    # Eq. 1 trade-off lambda (docs/design.md §3)
+EPS = 1e-5  # Eq. 1 smoothing (docs/design.md §3)
+LAM = 0.5  # Eq. 1 trade-off lambda (docs/design.md §3)
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -38,9 +39,11 @@ def _normalised(weight: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor
     return w / w.mean(dim=1, keepdim=True)
 
 
-def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
-                   eps: float = EPS) -> torch.Tensor:
-    """Eq. 1 Dice term; logits, target (and weight): (B, 1, X, Y, Z). Mean over the batch -> scalar."""
+def soft_dice_loss(
+    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None, eps: float = EPS
+) -> torch.Tensor:
+    """Eq. 1 Dice term; logits, target (and weight):
+    (B, 1, X, Y, Z). Mean over the batch -> scalar."""
     with torch.autocast(logits.device.type, enabled=False):
         p, y = torch.sigmoid(_flat(logits)), _flat(target)
         w = _normalised(weight, p)
@@ -48,8 +51,11 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Ten
         return (1 - dice).mean()
 
 
-def bce_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Eq. 1 CE term from logits; per-sample (weighted) voxel mean, then the batch mean -> scalar."""
+def bce_loss(
+    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Eq. 1 CE term from logits; per-sample (weighted)
+    voxel mean, then the batch mean -> scalar."""
     with torch.autocast(logits.device.type, enabled=False):
         z, y = _flat(logits), _flat(target)
         w = _normalised(weight, z)
@@ -57,11 +63,18 @@ def bce_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | 
         return ((w * bce).sum(1) / w.sum(1)).mean()
 
 
-def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, lam: float = LAM,
-                 weight: torch.Tensor | None = None, eps: float = EPS) -> dict[str, torch.Tensor]:
+def dice_ce_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    lam: float = LAM,
+    weight: torch.Tensor | None = None,
+    eps: float = EPS,
+) -> dict[str, torch.Tensor]:
     """Eq. 1: {"loss": lam * Dice + (1 - lam) * CE, "dice": Dice, "ce": CE}, float32 scalars."""
     if logits.shape != target.shape:
-        raise ValueError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} differ in shape")
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and target {tuple(target.shape)} differ in shape"
+        )
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"lam must lie in [0, 1] (Eq. 1), got {lam}")
     dice = soft_dice_loss(logits, target, weight, eps)

@@ -14,6 +14,7 @@ the cavity plus a margin larger than delta is transformed (both distances are bo
 An empty LA gives an empty band; a full LA (no background) gives an empty band too.
 Tests: tests/test_eq6_wall_mask.py; benchmark: bench/bench_wall_mask.py
 """
+
 from __future__ import annotations
 
 import math
@@ -22,27 +23,34 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-DELTA_IN_MM = 3.0   # Eq. 6, paper §3.2
+DELTA_IN_MM = 3.0  # Eq. 6, paper §3.2
 DELTA_OUT_MM = 2.5  # Eq. 6, paper §3.2
 
 
 def squared_distance_mm2(region: np.ndarray, spacing_mm: tuple[float, ...]) -> np.ndarray:
-    """Squared distance (mm^2) from each True voxel of `region` to the nearest False voxel; 0 on False.
+    """Squared distance (mm^2) from each True voxel
+    of `region` to the nearest False voxel; 0 on False.
 
     `region` must contain at least one False voxel.
     """
-    ft = ndimage.distance_transform_edt(region, sampling=spacing_mm, return_distances=False,
-                                        return_indices=True)  # (ndim, *shape) nearest False voxel
+    ft = ndimage.distance_transform_edt(
+        region, sampling=spacing_mm, return_distances=False, return_indices=True
+    )  # (ndim, *shape) nearest False voxel
     d2 = np.zeros(region.shape, dtype=np.float64)
     for axis, s in enumerate(spacing_mm):
-        delta = (ft[axis] - np.arange(region.shape[axis]).reshape([-1 if a == axis else 1
-                                                                   for a in range(region.ndim)])) * float(s)
+        delta = (
+            ft[axis]
+            - np.arange(region.shape[axis]).reshape(
+                [-1 if a == axis else 1 for a in range(region.ndim)]
+            )
+        ) * float(s)
         d2 += delta * delta
     return d2
 
 
-def _wall_mask_np(la: np.ndarray, spacing_mm: tuple[float, ...], delta_in_mm: float,
-                  delta_out_mm: float) -> np.ndarray:
+def _wall_mask_np(
+    la: np.ndarray, spacing_mm: tuple[float, ...], delta_in_mm: float, delta_out_mm: float
+) -> np.ndarray:
     la = la.astype(bool)
     band = np.zeros(la.shape, dtype=bool)
     if not la.any() or la.all():
@@ -52,14 +60,17 @@ def _wall_mask_np(la: np.ndarray, spacing_mm: tuple[float, ...], delta_in_mm: fl
     hi = [min(int(i.max()) + m + 1, n) for i, m, n in zip(np.nonzero(la), margin, la.shape)]
     box = tuple(slice(a, b) for a, b in zip(lo, hi))
     cav = la[box]  # unclipped sides keep >= 1 background layer, so d_in inside the box is exact
-    d_in2 = squared_distance_mm2(cav, spacing_mm)     # cavity -> background
-    d_out2 = squared_distance_mm2(~cav, spacing_mm)   # background -> cavity
-    band[box] = (d_in2 <= delta_in_mm ** 2) & (d_out2 <= delta_out_mm ** 2)
+    d_in2 = squared_distance_mm2(cav, spacing_mm)  # cavity -> background
+    d_out2 = squared_distance_mm2(~cav, spacing_mm)  # background -> cavity
+    band[box] = (d_in2 <= delta_in_mm**2) & (d_out2 <= delta_out_mm**2)
     return band
 
 
-def wall_mask(la_mask, spacing_mm, delta_in_mm: float = DELTA_IN_MM, delta_out_mm: float = DELTA_OUT_MM):
-    """Eq. 6 on a binary LA mask (numpy array or torch tensor) -> bool mask of the same type and shape.
+def wall_mask(
+    la_mask, spacing_mm, delta_in_mm: float = DELTA_IN_MM, delta_out_mm: float = DELTA_OUT_MM
+):
+    """Eq. 6 on a binary LA mask (numpy array or
+    torch tensor) -> bool mask of the same type and shape.
 
     `spacing_mm` has one entry per spatial axis; any leading axes beyond them (e.g. B, C of
     (B, C, X, Y, Z)) are treated as independent volumes.
@@ -72,8 +83,8 @@ def wall_mask(la_mask, spacing_mm, delta_in_mm: float = DELTA_IN_MM, delta_out_m
     nd = len(spacing_mm)
     if arr.ndim < nd:
         raise ValueError(f"mask has {arr.ndim} axes but spacing {spacing_mm} has {nd}")
-    lead = arr.shape[:arr.ndim - nd]
-    flat = arr.reshape((-1,) + arr.shape[arr.ndim - nd:]) > 0
+    lead = arr.shape[: arr.ndim - nd]
+    flat = arr.reshape((-1,) + arr.shape[arr.ndim - nd :]) > 0
     out = np.stack([_wall_mask_np(v, spacing_mm, delta_in_mm, delta_out_mm) for v in flat])
-    out = out.reshape(lead + arr.shape[arr.ndim - nd:])
+    out = out.reshape(lead + arr.shape[arr.ndim - nd :])
     return torch.from_numpy(out).to(la_mask.device) if is_torch else out

@@ -5,15 +5,18 @@ alpha(t) = alpha_max * min(t / ramp_epochs, 1), t the 0-based epoch, alpha_max =
 ramp_epochs = 50 by default (both configurable).
 Tests: tests/test_eq7_8_weighted_loss.py
 """
+
 from __future__ import annotations
 
 import torch
 
-ALPHA_MAX = 1.0     # docs/design.md §2
-RAMP_EPOCHS = 50    # docs/design.md §2
+ALPHA_MAX = 1.0  # docs/design.md §2
+RAMP_EPOCHS = 50  # docs/design.md §2
 
 
-def alpha_schedule(epoch: int, alpha_max: float = ALPHA_MAX, ramp_epochs: int = RAMP_EPOCHS) -> float:
+def alpha_schedule(
+    epoch: int, alpha_max: float = ALPHA_MAX, ramp_epochs: int = RAMP_EPOCHS
+) -> float:
     """alpha(t): linear from 0 at epoch 0 to alpha_max at epoch `ramp_epochs`, constant after."""
     if epoch < 0:
         raise ValueError(f"epoch must be >= 0, got {epoch}")

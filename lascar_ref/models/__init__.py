@@ -2,6 +2,7 @@
 
 This folder imports only torch and its siblings: the folder is the model.
 """
+
 from .dual_swin_unetr import DualSwinUNETR
 from .swin_unetr import SwinUNETR, check_spatial_size
 

@@ -9,6 +9,7 @@ D = MONAI's `decoder5..decoder1` and `out` (docs/design.md §1); one logit chann
   logit = head(u)          (B, 1,  X, Y, Z)
 Tests: tests/test_model_parity.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,6 +19,8 @@ from .conv_blocks import UpBlock
 
 
 class Decoder(nn.Module):
+    """D of Eq. 4: five up-blocks from the bottleneck to full size, then a 1x1 logit head."""
+
     def __init__(self, feature_size: int = 48, out_channels: int = 1) -> None:
         super().__init__()
         f = feature_size

@@ -8,6 +8,7 @@ Both decoders read the same encoder representation Z. 81,784,532 parameters at F
 (docs/design.md §1). Weight transfer from / to the single-decoder model: transfer.py.
 Tests: tests/test_model_counts.py, tests/test_model_transfer.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,11 +20,21 @@ from .swin_unetr import check_spatial_size
 
 
 class DualSwinUNETR(nn.Module):
-    def __init__(self, in_channels: int = 1, feature_size: int = 48, attn_impl: str = "sdpa",
-                 use_checkpoint: bool = False, legacy_merge_order: bool = False) -> None:
+    """Stage II model (Eq. 4): one encoder E, two decoders D_LA and D_scar."""
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        feature_size: int = 48,
+        attn_impl: str = "sdpa",
+        use_checkpoint: bool = False,
+        legacy_merge_order: bool = False,
+    ) -> None:
         super().__init__()
         self.feature_size = feature_size
-        self.encoder = Encoder(in_channels, feature_size, attn_impl, use_checkpoint, legacy_merge_order)
+        self.encoder = Encoder(
+            in_channels, feature_size, attn_impl, use_checkpoint, legacy_merge_order
+        )
         self.decoder_la = Decoder(feature_size)
         self.decoder_scar = Decoder(feature_size)
 

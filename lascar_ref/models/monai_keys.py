@@ -7,6 +7,7 @@ and back. Accepts MONAI state dicts with or without a `module.` (DataParallel) p
 Checkpoints trained with MONAI <= 1.4 need `legacy_merge_order=True` (patch_ops.py).
 No `import monai` here or anywhere in lascar_ref. Tests: tests/test_model_parity.py
 """
+
 from __future__ import annotations
 
 import re
@@ -15,12 +16,30 @@ import torch
 
 from .swin_unetr import SwinUNETR
 
-_SKIPS = {"skip0": "encoder1", "skip1": "encoder2", "skip2": "encoder3", "skip3": "encoder4", "bottom": "encoder10"}
-_UPS = {"up4": "decoder5", "up3": "decoder4", "up2": "decoder3", "up1": "decoder2", "up0": "decoder1"}
-_RES = {"conv1.weight": "conv1.conv.weight", "conv2.weight": "conv2.conv.weight",
-        "project.0.weight": "conv3.conv.weight"}
-_BLOCK = {"attn.rel_bias_table": "attn.relative_position_bias_table", "mlp.fc1.": "mlp.linear1.",
-          "mlp.fc2.": "mlp.linear2."}
+_SKIPS = {
+    "skip0": "encoder1",
+    "skip1": "encoder2",
+    "skip2": "encoder3",
+    "skip3": "encoder4",
+    "bottom": "encoder10",
+}
+_UPS = {
+    "up4": "decoder5",
+    "up3": "decoder4",
+    "up2": "decoder3",
+    "up1": "decoder2",
+    "up0": "decoder1",
+}
+_RES = {
+    "conv1.weight": "conv1.conv.weight",
+    "conv2.weight": "conv2.conv.weight",
+    "project.0.weight": "conv3.conv.weight",
+}
+_BLOCK = {
+    "attn.rel_bias_table": "attn.relative_position_bias_table",
+    "mlp.fc1.": "mlp.linear1.",
+    "mlp.fc2.": "mlp.linear2.",
+}
 _INDEX = "attn.relative_position_index"
 
 
@@ -53,31 +72,38 @@ def export_monai_state_dict(model: SwinUNETR) -> dict[str, torch.Tensor]:
     out = {to_monai_key(k): v.detach().clone() for k, v in model.state_dict().items()}
     for name, module in model.named_modules():
         if name.endswith(".attn"):
-            out[to_monai_key(name + ".qkv.weight").replace("qkv.weight", "relative_position_index")] = \
-                module.rel_index.clone()
+            out[
+                to_monai_key(name + ".qkv.weight").replace("qkv.weight", "relative_position_index")
+            ] = module.rel_index.clone()
     return out
 
 
-def load_monai_state_dict(model: SwinUNETR, state: dict[str, torch.Tensor], source: str = "state dict") -> None:
+def load_monai_state_dict(
+    model: SwinUNETR, state: dict[str, torch.Tensor], source: str = "state dict"
+) -> None:
     """Load a MONAI SwinUNETR state dict (optionally `module.`-prefixed) into `model`, strictly.
 
     Raises ValueError naming `source` and the offending keys on any missing, unexpected or
     mis-shaped entry, or on a relative_position_index that differs from ours.
     """
-    state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+    state = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
     ours = model.state_dict()
     names = {to_monai_key(k): k for k in ours}
     indices = {k for k in state if k.endswith(_INDEX)}
     missing = sorted(set(names) - set(state))
     unexpected = sorted(set(state) - set(names) - indices)
     if missing or unexpected:
-        raise ValueError(f"{source}: not a MONAI SwinUNETR(in_channels=1, out_channels=1, feature_size="
-                         f"{model.feature_size}) state dict; missing {missing[:5]} ({len(missing)}), "
-                         f"unexpected {unexpected[:5]} ({len(unexpected)})")
+        raise ValueError(
+            f"{source}: not a MONAI SwinUNETR(in_channels=1, out_channels=1, feature_size="
+            f"{model.feature_size}) state dict; missing {missing[:5]} ({len(missing)}), "
+            f"unexpected {unexpected[:5]} ({len(unexpected)})"
+        )
     for theirs, mine in names.items():
         if state[theirs].shape != ours[mine].shape:
-            raise ValueError(f"{source}: {theirs} has shape {tuple(state[theirs].shape)}, expected "
-                             f"{tuple(ours[mine].shape)} (feature_size {model.feature_size})")
+            raise ValueError(
+                f"{source}: {theirs} has shape {tuple(state[theirs].shape)}, expected "
+                f"{tuple(ours[mine].shape)} (feature_size {model.feature_size})"
+            )
     for key in indices:
         attn = model.get_submodule(names[key.replace(_INDEX, "attn.qkv.weight")].rsplit(".", 2)[0])
         if not torch.equal(state[key].to(attn.rel_index), attn.rel_index):
@@ -85,12 +111,20 @@ def load_monai_state_dict(model: SwinUNETR, state: dict[str, torch.Tensor], sour
     model.load_state_dict({mine: state[theirs] for theirs, mine in names.items()}, strict=True)
 
 
-def from_monai_state_dict(state: dict[str, torch.Tensor], legacy_merge_order: bool = False,
-                          source: str = "state dict", **kwargs) -> SwinUNETR:
+def from_monai_state_dict(
+    state: dict[str, torch.Tensor],
+    legacy_merge_order: bool = False,
+    source: str = "state dict",
+    **kwargs,
+) -> SwinUNETR:
     """Build our SwinUNETR with the feature size read from a MONAI state dict and load it."""
     key = next((k for k in state if k.endswith("swinViT.patch_embed.proj.weight")), None)
     if key is None:
-        raise ValueError(f"{source}: no swinViT.patch_embed.proj.weight; not a MONAI SwinUNETR state dict")
-    model = SwinUNETR(feature_size=state[key].shape[0], legacy_merge_order=legacy_merge_order, **kwargs)
+        raise ValueError(
+            f"{source}: no swinViT.patch_embed.proj.weight; not a MONAI SwinUNETR state dict"
+        )
+    model = SwinUNETR(
+        feature_size=state[key].shape[0], legacy_merge_order=legacy_merge_order, **kwargs
+    )
     load_monai_state_dict(model, state, source)
     return model

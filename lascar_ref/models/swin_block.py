@@ -8,6 +8,7 @@ tokens are not masked; the cyclic shift is torch.roll by -shift, undone by +shif
 Optional gradient checkpointing of each half (`use_checkpoint`).
 Tests: tests/test_model_windows.py, tests/test_model_parity.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,6 +21,8 @@ from .windows import clip_window, window_partition, window_reverse
 
 
 class Mlp(nn.Module):
+    """Linear(C, 4C) -> GELU -> Linear(4C, C)."""
+
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
         self.fc1, self.act, self.fc2 = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
@@ -29,8 +32,18 @@ class Mlp(nn.Module):
 
 
 class SwinBlock(nn.Module):
-    def __init__(self, dim: int, heads: int, window: tuple[int, int, int], shift: tuple[int, int, int],
-                 mlp_ratio: float = 4.0, attn_impl: str = "sdpa", use_checkpoint: bool = False) -> None:
+    """Pre-norm Swin block: (shifted) window attention and MLP, each with a residual."""
+
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        window: tuple[int, int, int],
+        shift: tuple[int, int, int],
+        mlp_ratio: float = 4.0,
+        attn_impl: str = "sdpa",
+        use_checkpoint: bool = False,
+    ) -> None:
         super().__init__()
         self.window, self.shift, self.use_checkpoint = window, shift, use_checkpoint
         self.norm1 = nn.LayerNorm(dim)
@@ -39,7 +52,8 @@ class SwinBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
     def _attention(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """(B, X, Y, Z, C) -> (B, X, Y, Z, C): norm1, pad, shift, window attention, unshift, crop."""
+        """(B, X, Y, Z, C) -> (B, X, Y, Z, C): norm1,
+        pad, shift, window attention, unshift, crop."""
         B, X, Y, Z, C = x.shape
         window, shift = clip_window((X, Y, Z), self.window, self.shift)
         x = self.norm1(x)
@@ -60,7 +74,8 @@ class SwinBlock(nn.Module):
         return self.mlp(self.norm2(x))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """x: (B, X, Y, Z, C) tokens; mask: (nW, N, N) for the padded grid, used if this block shifts."""
+        """x: (B, X, Y, Z, C) tokens; mask: (nW, N,
+        N) for the padded grid, used if this block shifts."""
         if self.use_checkpoint and torch.is_grad_enabled():
             x = x + checkpoint(self._attention, x, mask, use_reentrant=False)
             return x + checkpoint(self._mlp, x, use_reentrant=False)

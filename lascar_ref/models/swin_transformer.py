@@ -8,6 +8,7 @@ Every stage, the 4th included, ends in PatchMerging. Blocks alternate shift 0 / 
 Shapes for input (B, 1, X, Y, Z), feature size F: hidden_s is (B, F * 2^s, X / 2^(s+1), ...).
 Tests: tests/test_model_parity.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,15 +23,30 @@ from .windows import clip_window, shifted_window_mask
 class SwinStage(nn.Module):
     """`depth` Swin blocks followed by PatchMerging."""
 
-    def __init__(self, dim: int, depth: int, heads: int, window: tuple[int, int, int],
-                 attn_impl: str, use_checkpoint: bool, legacy_merge_order: bool) -> None:
+    def __init__(
+        self,
+        dim: int,
+        depth: int,
+        heads: int,
+        window: tuple[int, int, int],
+        attn_impl: str,
+        use_checkpoint: bool,
+        legacy_merge_order: bool,
+    ) -> None:
         super().__init__()
         self.window = window
         self.shift = tuple(w // 2 for w in window)
         self.blocks = nn.ModuleList(
-            SwinBlock(dim, heads, window, (0, 0, 0) if i % 2 == 0 else self.shift,
-                      attn_impl=attn_impl, use_checkpoint=use_checkpoint)
-            for i in range(depth))
+            SwinBlock(
+                dim,
+                heads,
+                window,
+                (0, 0, 0) if i % 2 == 0 else self.shift,
+                attn_impl=attn_impl,
+                use_checkpoint=use_checkpoint,
+            )
+            for i in range(depth)
+        )
         self.merge = PatchMerging(dim, legacy=legacy_merge_order)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -53,18 +69,37 @@ def channel_layer_norm(x: torch.Tensor) -> torch.Tensor:
 
 
 class SwinTransformer(nn.Module):
-    def __init__(self, in_channels: int = 1, feature_size: int = 48, depths=(2, 2, 2, 2),
-                 heads=(3, 6, 12, 24), window: tuple[int, int, int] = (7, 7, 7), attn_impl: str = "sdpa",
-                 use_checkpoint: bool = False, legacy_merge_order: bool = False) -> None:
+    """Patch embedding and four Swin stages -> five normalised hidden states."""
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        feature_size: int = 48,
+        depths=(2, 2, 2, 2),
+        heads=(3, 6, 12, 24),
+        window: tuple[int, int, int] = (7, 7, 7),
+        attn_impl: str = "sdpa",
+        use_checkpoint: bool = False,
+        legacy_merge_order: bool = False,
+    ) -> None:
         super().__init__()
         self.patch_embed = PatchEmbed(in_channels, feature_size, patch=2)
         self.stages = nn.ModuleList(
-            SwinStage(feature_size * 2 ** s, depths[s], heads[s], tuple(window), attn_impl,
-                      use_checkpoint, legacy_merge_order)
-            for s in range(len(depths)))
+            SwinStage(
+                feature_size * 2**s,
+                depths[s],
+                heads[s],
+                tuple(window),
+                attn_impl,
+                use_checkpoint,
+                legacy_merge_order,
+            )
+            for s in range(len(depths))
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """(B, C_in, X, Y, Z) -> five normalised hidden states, hidden_s: (B, F 2^s, X/2^(s+1), ...)."""
+        """(B, C_in, X, Y, Z) -> five normalised hidden
+        states, hidden_s: (B, F 2^s, X/2^(s+1), ...)."""
         h = self.patch_embed(x)
         hidden = [channel_layer_norm(h)]
         for stage in self.stages:

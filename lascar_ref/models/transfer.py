@@ -1,4 +1,5 @@
-"""Weight transfer between the progressive stages — paper §3.2, Eq. (3), (4), (9); docs/design.md §2.
+"""Weight transfer between the progressive stages — paper §3.2, Eq. (3), (4), (9);
+docs/design.md §2.
 
 Module groups, by stage model:
   Stage I   SwinUNETR      encoder -> E,  decoder      -> D_LA
@@ -9,6 +10,7 @@ source groups the target lacks are dropped. Stage I -> III (baseline B2) initial
 from D_LA. Only a later stage may be initialised from an earlier one.
 Tests: tests/test_model_transfer.py
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ FALLBACK = {(1, 3): {"D_scar": "D_LA"}}  # baseline B2: D_scar initialised from 
 class TransferReport:
     """Which module groups an init loaded, left new (random) or dropped."""
 
-    loaded: list[str] = field(default_factory=list)   # "D_scar <- D_LA"
+    loaded: list[str] = field(default_factory=list)  # "D_scar <- D_LA"
     new: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
 
@@ -37,17 +39,26 @@ class TransferReport:
         return [entry.split(" <- ")[0] for entry in self.loaded]
 
     def __str__(self) -> str:
-        return (f"loaded: {', '.join(self.loaded) or '-'}; new (random init): {', '.join(self.new) or '-'}; "
-                f"dropped: {', '.join(self.dropped) or '-'}")
+        return (
+            f"loaded: {', '.join(self.loaded) or '-'}; "
+            f"new (random init): {', '.join(self.new) or '-'}; "
+            f"dropped: {', '.join(self.dropped) or '-'}"
+        )
 
 
 def _group_state(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + ".")}
+    return {k[len(prefix) + 1 :]: v for k, v in state.items() if k.startswith(prefix + ".")}
 
 
-def transfer_weights(src_state: dict[str, torch.Tensor], src_stage: int, dst: nn.Module, dst_stage: int,
-                     source: str = "checkpoint") -> TransferReport:
-    """Copy the module groups of a Stage `src_stage` state dict into `dst`, a Stage `dst_stage` model.
+def transfer_weights(
+    src_state: dict[str, torch.Tensor],
+    src_stage: int,
+    dst: nn.Module,
+    dst_stage: int,
+    source: str = "checkpoint",
+) -> TransferReport:
+    """Copy the module groups of a Stage `src_stage`
+    state dict into `dst`, a Stage `dst_stage` model.
 
     Raises ValueError (naming `source`) if dst_stage <= src_stage or a copied group does not
     match the target architecture (keys or shapes).
@@ -55,8 +66,10 @@ def transfer_weights(src_state: dict[str, torch.Tensor], src_stage: int, dst: nn
     if src_stage not in GROUPS or dst_stage not in GROUPS:
         raise ValueError(f"{source}: stages must be 1, 2 or 3, got {src_stage} -> {dst_stage}")
     if dst_stage <= src_stage:
-        raise ValueError(f"{source}: a Stage {dst_stage} model can only be initialised from an earlier "
-                         f"stage, but this checkpoint is from Stage {src_stage}")
+        raise ValueError(
+            f"{source}: a Stage {dst_stage} model can only be initialised from an earlier "
+            f"stage, but this checkpoint is from Stage {src_stage}"
+        )
     report = TransferReport()
     src_groups, dst_groups = GROUPS[src_stage], GROUPS[dst_stage]
     fallback = FALLBACK.get((src_stage, dst_stage), {})
@@ -69,10 +82,16 @@ def transfer_weights(src_state: dict[str, torch.Tensor], src_stage: int, dst: nn
         module = dst.get_submodule(dst_prefix)
         tensors = _group_state(src_state, src_groups[src_group])
         expected = module.state_dict()
-        if set(tensors) != set(expected) or any(tensors[k].shape != expected[k].shape for k in expected):
-            bad = sorted(set(expected) ^ set(tensors)) or [k for k in expected if tensors[k].shape != expected[k].shape]
-            raise ValueError(f"{source}: group {src_group} ({src_groups[src_group]}) does not match the "
-                             f"Stage {dst_stage} architecture (feature size?); first mismatches: {bad[:3]}")
+        if set(tensors) != set(expected) or any(
+            tensors[k].shape != expected[k].shape for k in expected
+        ):
+            bad = sorted(set(expected) ^ set(tensors)) or [
+                k for k in expected if tensors[k].shape != expected[k].shape
+            ]
+            raise ValueError(
+                f"{source}: group {src_group} ({src_groups[src_group]}) does not match the "
+                f"Stage {dst_stage} architecture (feature size?); first mismatches: {bad[:3]}"
+            )
         module.load_state_dict(tensors, strict=True)
         report.loaded.append(group if src_group == group else f"{group} <- {src_group}")
         used.add(src_group)

@@ -12,6 +12,7 @@ Two numerically equivalent paths (docs/design.md §1), chosen by `attn_impl`:
 Parity: the index is built for the full configured window and sliced [:N, :N] when the window
 is clipped to a smaller grid (MONAI does not recompute it). Tests: tests/test_model_windows.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,23 +23,34 @@ import torch.nn.functional as F
 def relative_position_index(window: tuple[int, int, int]) -> torch.Tensor:
     """(N, N) long index into the bias table for a window of N = wx * wy * wz tokens."""
     wx, wy, wz = window
-    coords = torch.stack(torch.meshgrid(torch.arange(wx), torch.arange(wy), torch.arange(wz),
-                                        indexing="ij")).flatten(1)  # (3, N)
+    coords = torch.stack(
+        torch.meshgrid(torch.arange(wx), torch.arange(wy), torch.arange(wz), indexing="ij")
+    ).flatten(1)  # (3, N)
     rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # (N, N, 3), in [-(w-1), w-1]
     rel = rel + torch.tensor([wx - 1, wy - 1, wz - 1])  # shift to [0, 2w - 2]
     return rel[..., 0] * (2 * wy - 1) * (2 * wz - 1) + rel[..., 1] * (2 * wz - 1) + rel[..., 2]
 
 
 class WindowAttention(nn.Module):
-    def __init__(self, dim: int, heads: int, window: tuple[int, int, int], qkv_bias: bool = True,
-                 attn_impl: str = "sdpa") -> None:
+    """Multi-head self-attention inside windows with a learned 3-D relative position bias."""
+
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        window: tuple[int, int, int],
+        qkv_bias: bool = True,
+        attn_impl: str = "sdpa",
+    ) -> None:
         super().__init__()
         if attn_impl not in ("sdpa", "explicit"):
             raise ValueError(f"attn_impl must be 'sdpa' or 'explicit', got {attn_impl!r}")
         self.heads, self.attn_impl = heads, attn_impl
         self.scale = (dim // heads) ** -0.5
         wx, wy, wz = window
-        self.rel_bias_table = nn.Parameter(torch.zeros((2 * wx - 1) * (2 * wy - 1) * (2 * wz - 1), heads))
+        self.rel_bias_table = nn.Parameter(
+            torch.zeros((2 * wx - 1) * (2 * wy - 1) * (2 * wz - 1), heads)
+        )
         nn.init.trunc_normal_(self.rel_bias_table, std=0.02)
         self.register_buffer("rel_index", relative_position_index(window), persistent=False)
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
@@ -65,10 +77,16 @@ class WindowAttention(nn.Module):
             # 4-D inputs keep the fused CUDA kernels available; the mask is repeated only for B > 1
             if mask is not None and Bw != mask.shape[0]:
                 bias = bias.repeat(Bw // mask.shape[0], 1, 1, 1)  # (Bw, heads, N, N)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=self.scale)
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=bias.to(q.dtype), scale=self.scale
+            )
         else:
-            if mask is not None:  # broadcast over the batch through a (B, nW, ...) view, never expanded
-                q, k, v = (t.view(Bw // mask.shape[0], mask.shape[0], self.heads, N, -1) for t in (q, k, v))
+            if (
+                mask is not None
+            ):  # broadcast over the batch through a (B, nW, ...) view, never expanded
+                q, k, v = (
+                    t.view(Bw // mask.shape[0], mask.shape[0], self.heads, N, -1) for t in (q, k, v)
+                )
             attn = (q * self.scale) @ k.transpose(-2, -1) + bias  # (..., heads, N, N)
             out = attn.softmax(dim=-1).to(v.dtype) @ v
         out = out.reshape(Bw, self.heads, N, C // self.heads)

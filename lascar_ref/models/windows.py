@@ -12,6 +12,7 @@ Parity (docs/design.md §1, MONAI 1.6.1):
 Tokens are channels-last inside the encoder: (B, X, Y, Z, C).
 Tests: tests/test_model_windows.py
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,8 +20,9 @@ import torch
 MASK_VALUE = -100.0  # Parity: MONAI / original Swin use -100, not -inf.
 
 
-def clip_window(grid: tuple[int, ...], window: tuple[int, ...],
-                shift: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def clip_window(
+    grid: tuple[int, ...], window: tuple[int, ...], shift: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Window and shift actually used on a token grid of size `grid`.
 
     Along an axis where grid <= window, the window is the whole axis and the shift is 0.
@@ -40,9 +42,11 @@ def window_partition(x: torch.Tensor, window: tuple[int, int, int]) -> torch.Ten
     return x.permute(0, 1, 3, 5, 2, 4, 6, 7).reshape(-1, wx * wy * wz, C)
 
 
-def window_reverse(windows: torch.Tensor, window: tuple[int, int, int],
-                   grid: tuple[int, int, int, int]) -> torch.Tensor:
-    """Inverse of `window_partition`: (B * nW, wx * wy * wz, C) -> (B, X, Y, Z, C); grid = (B, X, Y, Z)."""
+def window_reverse(
+    windows: torch.Tensor, window: tuple[int, int, int], grid: tuple[int, int, int, int]
+) -> torch.Tensor:
+    """Inverse of `window_partition`: (B * nW, wx * wy
+    * wz, C) -> (B, X, Y, Z, C); grid = (B, X, Y, Z)."""
     B, X, Y, Z = grid
     wx, wy, wz = window
     # (B * nW, N, C) -> (B, X/wx, Y/wy, Z/wz, wx, wy, wz, C)
@@ -63,8 +67,12 @@ def _region_ids(size: int, window: int, shift: int, device: torch.device) -> tor
     return (pos >= size - window).long() + (pos >= size - shift).long()
 
 
-def shifted_window_mask(grid: tuple[int, int, int], window: tuple[int, int, int],
-                        shift: tuple[int, int, int], device: torch.device) -> torch.Tensor:
+def shifted_window_mask(
+    grid: tuple[int, int, int],
+    window: tuple[int, int, int],
+    shift: tuple[int, int, int],
+    device: torch.device,
+) -> torch.Tensor:
     """Additive attention mask for shifted windows on a padded token grid (X, Y, Z).
 
     Returns (nW, N, N), N = wx * wy * wz: 0 where two tokens of a window come from the same

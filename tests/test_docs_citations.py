@@ -1,0 +1,62 @@
+"""Every `docs/design.md §N` cited in the code, scripts, tests and README exists in docs/design.md,
+and no citation points at a file outside the repository (the old `DESIGN.md`)."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CITATION = re.compile(r"docs/design\.md ((?:§\d+(?:[-–,]\s*|\s*,\s*|\s+)?)+)")
+
+
+def sources():
+    files = [
+        *ROOT.glob("lascar_ref/**/*.py"),
+        *ROOT.glob("tests/*.py"),
+        *ROOT.glob("bench/*.py"),
+        ROOT / "train.py",
+        ROOT / "eval.py",
+        ROOT / "README.md",
+        *ROOT.glob("docs/*.md"),
+    ]
+    return [f for f in files if f.is_file() and f.name != Path(__file__).name]
+
+
+def sections() -> set[int]:
+    text = (ROOT / "docs" / "design.md").read_text()
+    return {int(n) for n in re.findall(r"^## §(\d+) ", text, flags=re.M)}
+
+
+def cited() -> dict[int, list[str]]:
+    out = {}
+    for path in sources():
+        for match in CITATION.finditer(path.read_text()):
+            numbers = [int(n) for n in re.findall(r"§(\d+)", match.group(1))]
+            if re.search(r"§(\d+)[-–]§?(\d+)", match.group(1)):
+                a, b = map(int, re.search(r"§(\d+)[-–]§?(\d+)", match.group(1)).groups())
+                numbers += list(range(a, b + 1))
+            for n in numbers:
+                out.setdefault(n, []).append(str(path.relative_to(ROOT)))
+    return out
+
+
+def test_every_cited_section_exists():
+    have = sections()
+    assert have >= set(range(9)), have
+    missing = {n: files for n, files in cited().items() if n not in have}
+    assert not missing, f"citations of sections docs/design.md lacks: {missing}"
+
+
+def test_citations_are_used_and_none_point_outside_the_repository():
+    assert len(cited()) >= 8  # the code does cite the notes
+    stale = [
+        str(p.relative_to(ROOT))
+        for p in sources()
+        if re.search(r"(?<!docs/design\.md)(?<![\w/])DESIGN\.md", p.read_text())
+    ]
+    assert not stale, f"citations of DESIGN.md, which is not in the repository: {stale}"
+
+
+def test_the_checker_catches_a_missing_section(tmp_path):
+    text = "see docs/design.md §2, §42 and docs/design.md §0"
+    found = [int(n) for m in CITATION.finditer(text) for n in re.findall(r"§(\d+)", m.group(1))]
+    assert found == [2, 42, 0] and 42 not in sections()

@@ -1,26 +1,35 @@
-"""Train the progressive stages — paper §3.2 (Stages I, II, III), §4.2; docs/design.md §2.
+"""Train the progressive stages — paper §3.2 (Stages I, II, III), §4.2-4.4; docs/design.md §2, §9.
 
   python train.py --stage 1                          Stage I on task 2 (LA), random init
   python train.py --stage 2 --init stage1.pt         Stage II, E and D_LA from Stage I
   python train.py --stage 3 --init stage2.pt         Stage III, E and D_scar from Stage II
-  python train.py --stage all                        I -> II -> III, chaining the best checkpoints
+  python train.py --stage all                        I -> II -> III into --out, chaining the best
+                                                     checkpoints (complete stages are skipped,
+                                                     interrupted ones resumed)
   python train.py --stage 2 --resume stage2.last.pt  continue an interrupted run exactly
-Ablations (paper Table 3): B1 --stage 3; B2 --stage 3 --init stage1.pt; B3 --stage 2;
-B4 --stage 2 then --stage 3 --init stage2.pt. Without --data, a phantom dataset is generated once
-into --cache. --preset demo: a small model and phantom set for CPUs (minutes).
+  python train.py --recipe B4 --fold all --out runs/B4
+                                                     an experiment (full, B1, B2, B3, B4) on every
+                                                     fold, into runs/B4/fold{k}/
+Recipes (paper Tables 2, 3): full = I -> II -> III; B1 = III from scratch; B2 = I -> III (D_scar
+from D_LA); B3 = II from scratch; B4 = II from scratch -> III. A recipe always writes
+OUT/fold{k}/ and OUT/recipe.json; `eval.py --summary RUNS` tabulates every recipe under RUNS.
+Five folds on five GPUs: five commands `--recipe R --fold k --out runs/R` (k = 0..4).
+Without --data, a phantom dataset is generated once into --cache. --preset demo: a small model and
+phantom set for CPUs (minutes).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
+import warnings
 from pathlib import Path
 
 from lascar_ref.checkpoint import CheckpointError, load_checkpoint
-from lascar_ref.config import OVERRIDABLE_ON_RESUME, PRESETS, add_arguments, make_config
+from lascar_ref.config import PRESETS, add_arguments, make_config
 from lascar_ref.data.nifti_io import DataError
 from lascar_ref.fit import fit
+from lascar_ref.recipes import RECIPES, resume_config, run_chain, run_folds
 from lascar_ref.trainer import TrainingError
 
 
@@ -28,8 +37,10 @@ def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument(
-        "--stage", required=True, choices=["1", "2", "3", "all"], help="§3.2: which stage to train"
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--stage", choices=["1", "2", "3", "all"], help="§3.2: which stage to train")
+    what.add_argument(
+        "--recipe", choices=sorted(RECIPES), help="§4.3-4.4: an experiment's chain of stages"
     )
     p.add_argument(
         "--preset",
@@ -37,14 +48,45 @@ def parse(argv=None) -> argparse.Namespace:
         default="paper",
         help="paper: the paper's settings; demo: small CPU run on phantoms (default: paper)",
     )
-    add_arguments(p)
+    p.add_argument(
+        "--fold",
+        default=argparse.SUPPRESS,
+        help="§4.2: validation fold 0..n_folds-1, or 'all' (folds one after another into "
+        "OUT/fold{k}/) (default: 0)",
+    )
+    add_arguments(p, skip=("stage", "fold"))
     return p.parse_args(argv)
+
+
+def folds_of(args: dict, preset: str) -> list[int] | None:
+    """--fold as a list (None: not given)."""
+    if "fold" not in args:
+        return None
+    fold = args.pop("fold")
+    if fold == "all":
+        return list(range(args.get("n_folds", make_config(preset).n_folds)))
+    try:
+        return [int(fold)]
+    except ValueError:
+        raise ValueError(f"--fold {fold!r}: expected a fold number or 'all'") from None
 
 
 def main(argv=None) -> int:
     args = vars(parse(argv))
-    stage, preset = args.pop("stage"), args.pop("preset")
+    stage, recipe, preset = args.pop("stage"), args.pop("recipe"), args.pop("preset")
+    warnings.filterwarnings("always", message=".*fp16 on the CPU.*")
     try:
+        folds = folds_of(args, preset)
+        out_given = "out" in args
+        out = Path(args.pop("out", make_config(preset).out))
+        make_config(preset, **args, out=str(out), fold=(folds or [0])[0])  # validate options first
+        if recipe:
+            run_folds(recipe, args, preset, out, folds if folds is not None else [0])
+            return 0
+        if stage == "all" and folds is not None and len(folds) > 1:
+            run_folds("full", args, preset, out, folds)
+            return 0
+        fold = {"fold": folds[0]} if folds else {}
         if args.get("resume"):
             saved = load_checkpoint(args["resume"], schema="resume")
             if stage != "all" and int(stage) != saved["stage"]:
@@ -52,23 +94,17 @@ def main(argv=None) -> int:
                     f"{args['resume']}: a Stage {saved['stage']} checkpoint "
                     f"cannot resume Stage {stage}"
                 )
-            ignored = sorted(k for k in args if k not in OVERRIDABLE_ON_RESUME | {"resume"})
-            if ignored:
-                print(f"note: resuming with the checkpoint's configuration; ignoring {ignored}")
-            fields = {f.name for f in dataclasses.fields(make_config())}
-            values = {k: v for k, v in saved["config"].items() if k in fields}
-            values.update(
-                {k: v for k, v in args.items() if k in OVERRIDABLE_ON_RESUME | {"resume"}}
-            )
-            fit(make_config(**values))
+            resumed_out = out if out_given else Path(saved["config"]["out"])
+            fit(resume_config(args["resume"], {**args, **fold, "out": str(resumed_out)}))
+            if stage == "all":  # continue the chain after the resumed stage (docs/design.md §9)
+                rest = tuple(s for s in RECIPES["full"] if s.stage > saved["stage"])
+                others = {k: v for k, v in args.items() if k != "resume"}
+                run_chain(rest, {**others, **fold}, preset, resumed_out)
             return 0
-        if stage != "all":
-            fit(make_config(preset, stage=int(stage), **args))
+        if stage == "all":
+            run_chain(RECIPES["full"], {**args, **fold}, preset, out)
             return 0
-        out = Path(args.get("out", make_config(preset).out))
-        for s in (1, 2, 3):
-            init = None if s == 1 else str(out / f"stage{s - 1}.pt")
-            fit(make_config(preset, **{**args, "stage": s, "init": init}))
+        fit(make_config(preset, stage=int(stage), out=str(out), **args, **fold))
         return 0
     except (DataError, CheckpointError, TrainingError, ValueError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)

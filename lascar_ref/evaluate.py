@@ -48,7 +48,7 @@ def evaluate(
     """Predict, write and score the validation cases of `task` in cfg.fold; one row per case and
     structure. Table 2 passes task 1 for every stage,
     so its rows share their cases (docs/design.md §6)."""
-    _, val = fold_cases(cfg, task)
+    _, val = fold_cases(cfg, task, say=lambda *_: None)
     if cases:
         missing = sorted(set(cases) - {p.name for p in val})
         if missing:

@@ -1,7 +1,8 @@
 """Train one stage end to end — paper §3.2, §4.2; docs/design.md §2.
 
 `fit(cfg)` reads top to bottom: look the stage up in the stage table; resolve device and AMP;
-check the init / resume checkpoint; load the fold's data; build the model, load earlier-stage
+check the init / resume checkpoint and that --out is writable; take the folder's lock (one
+writer per --out, docs/design.md §8); load the fold's data; build the model, load earlier-stage
 weights, freeze and group parameters (protection only for loaded groups); restore the exact
 training state when resuming; then the epoch loop: train (trainer.run_epoch), validate, early
 stopping, checkpoints (checkpoint.training_state), one log line.
@@ -28,6 +29,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig, config_dict
 from .models.transfer import transfer_weights
+from .run_lock import RunLock, check_writable
 from .runtime import determinism, resolve_amp, resolve_device
 from .stage_data import fold_cases, to_device
 from .stage_table import (
@@ -89,8 +91,9 @@ def fit(cfg: TrainConfig, say=print) -> dict:
         load_checkpoint(cfg.resume, stages=(cfg.stage,), schema="resume") if cfg.resume else None
     )
     init = load_init(cfg) if cfg.init and not resume else None
-    with determinism(cfg.deterministic, device):
-        train_pre, val_pre = fold_cases(cfg, spec.task)
+    check_writable(cfg.out)
+    with RunLock(cfg.out, say), determinism(cfg.deterministic, device):
+        train_pre, val_pre = fold_cases(cfg, spec.task, cfg.stage, say)
         train = [to_device(p, spec.target, device) for p in train_pre]
         val = [to_device(p, spec.target, device) for p in val_pre]
 

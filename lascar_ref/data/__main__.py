@@ -32,8 +32,9 @@ def main(argv=None) -> int:
     g.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     if a.cmd == "check":
-        problems = check_dataset(a.root)
-        for msg in problems:
+        info: list[str] = []
+        problems = check_dataset(a.root, info=info)
+        for msg in problems + info:
             print(msg)
         print(f"{len(problems)} problem(s) found in {a.root}")
         return 1 if problems else 0

@@ -1,10 +1,9 @@
 """Leak-free 5-fold split — paper §4.2 ("20% of the data as validation, 5-fold
 cross-validation"); docs/design.md §5.
 
-Every Task 1 scan is also a Task 2 scan in the challenge data, so scans are matched across tasks
-by a hash of their raw voxel data: Task 1 cases are shuffled with the seed and dealt round-robin
-into folds; a Task 2 case whose scan is a Task 1 scan takes that scan's fold; the other Task 2
-cases are shuffled and dealt into the folds that have the fewest Task 2 cases. Hence Stage I of
+Task 1 cases are shuffled with the seed and dealt round-robin into the folds; a Task 2 case that
+is a copy of a Task 1 scan (matched by content, fingerprint.py) takes that scan's fold; the other
+Task 2 cases are shuffled and dealt into the folds with the fewest Task 2 cases. Hence Stage I of
 fold k (Task 2 minus fold k) never trains on a scan of Task 1's fold-k validation set.
 Tests: tests/test_data_folds.py
 """
@@ -17,21 +16,20 @@ N_FOLDS = 5  # §4.2
 
 
 def assign_folds(
-    task1: dict[str, str], task2: dict[str, str], n_folds: int = N_FOLDS, seed: int = 0
+    task1: list[str],
+    task2: list[str],
+    matches: dict[str, str],
+    n_folds: int = N_FOLDS,
+    seed: int = 0,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """task1, task2: case name -> voxel hash. Returns
-    (fold of each Task 1 case, fold of each Task 2 case)."""
+    """task1, task2: case names; matches: Task 1 name -> its Task 2 copy.
+    Returns (fold of each Task 1 case, fold of each Task 2 case)."""
     rng = random.Random(seed)
     names1 = sorted(task1)
     rng.shuffle(names1)
     fold1 = {name: i % n_folds for i, name in enumerate(names1)}
-    by_hash = {task1[name]: fold1[name] for name in names1}
-    fold2, rest = {}, []
-    for name in sorted(task2):
-        if task2[name] in by_hash:
-            fold2[name] = by_hash[task2[name]]
-        else:
-            rest.append(name)
+    fold2 = {matches[name]: fold1[name] for name in names1 if name in matches}
+    rest = [name for name in sorted(task2) if name not in fold2]
     rng.shuffle(rest)
     counts = [sum(1 for f in fold2.values() if f == k) for k in range(n_folds)]
     for name in rest:

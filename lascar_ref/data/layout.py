@@ -2,8 +2,10 @@
 
   task1/train_data/train_N/{enhanced, atriumSegImgMO, scarSegImgM}.nii.gz   (LA + scar)
   task2/train_data/train_N/{enhanced, atriumSegImgMO}.nii.gz                 (LA only)
-Labels are binarised with > 0 (LA is stored as 420, scar as 0/1).
-Tests: tests/test_data_validation.py
+Labels are binarised with > 0 (LA is stored as 420, scar as 0/1). Folders of a task that are not
+named train_N are reported (`ignored_folders`), never dropped silently. A dataset with only
+task2/ supports Stage I alone (`supported_stages`).
+Tests: tests/test_data_validation.py, tests/test_reliability.py
 """
 
 from __future__ import annotations
@@ -38,9 +40,29 @@ def has_task(root: str | Path, task: int) -> bool:
     return (Path(root) / f"task{task}" / "train_data").is_dir()
 
 
+def supported_stages(root: str | Path) -> list[int]:
+    """Stages a dataset can train: Stage I needs Task 2; Stages II and III need Task 1."""
+    return [s for s, task in ((1, 2), (2, 1), (3, 1)) if has_task(root, task)]
+
+
+def ignored_folders(root: str | Path, task: int) -> list[Path]:
+    """Entries of task{task}/train_data that are not train_N case folders."""
+    folder = Path(root) / f"task{task}" / "train_data"
+    if not folder.is_dir():
+        return []
+    return sorted(d for d in folder.iterdir() if _number(d) < 0 or not d.is_dir())
+
+
+def require_files(case: Case) -> None:
+    """DataError naming the first missing file of a case."""
+    for path in (case.image, case.la, case.scar):
+        if path is not None and not Path(path).is_file():
+            raise DataError(f"{path}: file not found (case {case.name})")
+
+
 def list_cases(root: str | Path, task: int) -> list[Case]:
-    """Cases of one task under the dataset root, ordered
-    by N; DataError if the task folder is missing."""
+    """Cases of one task under the dataset root, ordered by N; DataError if the task folder is
+    missing. Other folders are not cases: see ignored_folders."""
     root = Path(root)
     folder = root / f"task{task}" / "train_data"
     if not folder.is_dir():

@@ -8,9 +8,9 @@
   4. the Eq. 6 wall mask of the ground-truth LA on the whole preprocessed volume.
 Results are cached once as .npy (memory-mapped on load) in a folder keyed by the source files'
 bytes and the parameters (the byte hash memoised by path, size and modification time), written
-atomically; an epoch never re-reads .nii.gz. `meta.json` keeps
-what is needed to map predictions back (docs/design.md §5) and a hash of the raw voxel data used to
-match scans across tasks (folds.py). Tests: tests/test_data_preprocess.py
+atomically, with the user's umask; an epoch never re-reads .nii.gz. `meta.json` keeps what is
+needed to map predictions back (docs/design.md §5); `fingerprint.npy` holds the content
+fingerprint that matches scans across tasks (fingerprint.py). Tests: tests/test_data_preprocess.py
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ import torch
 import torch.nn.functional as F
 
 from ..losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM, wall_mask
-from .layout import Case
+from .fingerprint import fingerprint
+from .layout import Case, require_files
 from .validate import load_case
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: content fingerprint for cross-task matching (fingerprint.py)
 TARGET_SPACING_MM = (0.625, 0.625, 2.5)  # paper §4.1
 TARGET_SIZE = (384, 256, 40)  # paper §4.1
 
@@ -58,6 +59,7 @@ class Preprocessed:
     scar: np.ndarray | None  # (X, Y, Z) uint8, None for Task 2
     wall: np.ndarray  # (X, Y, Z) uint8, Eq. 6 band of the ground-truth LA
     meta: dict
+    fingerprint: np.ndarray  # FP_SHAPE float32, fingerprint.py (docs/design.md §5)
 
 
 def resample(data: np.ndarray, src_mm, dst_mm, label: bool) -> np.ndarray:
@@ -99,11 +101,19 @@ def crop_or_pad(data: np.ndarray, size, fill: float) -> tuple[np.ndarray, list[i
     return out, starts
 
 
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _cache_key(case: Case, cfg: PreprocessConfig, cache_dir: Path) -> str:
     """Hash of the source files' bytes and the parameters. The byte hash is memoised under
     cache_dir/.keys by (path, size, mtime), so a cache hit reads no source byte."""
     params = json.dumps({"v": CACHE_VERSION, "cfg": asdict(cfg)}, sort_keys=True)
     sources = [p for p in (case.image, case.la, case.scar) if p is not None]
+    require_files(case)  # a missing file is a DataError naming it, never a FileNotFoundError
     stamp = [[str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in sources]
     memo = (
         cache_dir
@@ -129,7 +139,8 @@ def _load(folder: Path, case: Case) -> Preprocessed:
     meta = json.loads((folder / "meta.json").read_text())
     arr = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in ("image", "la", "wall")}
     scar = np.load(folder / "scar.npy", mmap_mode="r") if (folder / "scar.npy").exists() else None
-    return Preprocessed(case.name, case.task, arr["image"], arr["la"], scar, arr["wall"], meta)
+    fp = np.load(folder / "fingerprint.npy")
+    return Preprocessed(case.name, case.task, arr["image"], arr["la"], scar, arr["wall"], meta, fp)
 
 
 def preprocess_case(
@@ -142,6 +153,7 @@ def preprocess_case(
         return _load(folder, case)
     img, la, scar = load_case(case)
     voxel_hash = hashlib.sha1(np.ascontiguousarray(img.data).tobytes()).hexdigest()
+    fp = fingerprint(img.data, img.affine)
     image = resample(img.data, img.spacing_mm, cfg.spacing_mm, label=False)
     labels = {"la": resample(la.data, la.spacing_mm, cfg.spacing_mm, label=True)}
     if scar is not None:
@@ -182,6 +194,8 @@ def preprocess_case(
     }
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".tmp-"))
+    tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; a shared cache follows the umask
+    out["fingerprint"] = fp
     try:
         for key, value in out.items():
             np.save(tmp / f"{key}.npy", value)

@@ -1,0 +1,121 @@
+"""The paper's experiments by name — paper §4.3 (Table 2: Stages I, I+II, I+II+III) and §4.4
+(Table 3: baselines B1-B4); docs/design.md §9.
+
+  full  I -> II -> III      the proposed method
+  B1    III                 direct supervised learning, no pretraining
+  B2    I -> III            D_scar initialised from D_LA, no Stage II
+  B3    II                  Stage II from scratch
+  B4    II -> III           Stage II from scratch, then Stage III
+Each step trains one stage with --init from the previous step's best checkpoint. `run_chain`
+skips a stage whose last checkpoint says it finished and resumes one whose `.last.pt` exists, so
+re-running a command after a crash continues where it stopped. `run_folds` runs a chain for each
+fold into OUT/fold{k}/. Tests: tests/test_recipes.py
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checkpoint import load_checkpoint
+from .config import OVERRIDABLE_ON_RESUME, TrainConfig, make_config
+from .fit import fit, stage_paths
+
+
+@dataclass(frozen=True)
+class Step:
+    """Train `stage`, initialised from the best checkpoint of `init_stage` (None: random)."""
+
+    stage: int
+    init_stage: int | None
+
+
+RECIPES: dict[str, tuple[Step, ...]] = {
+    "full": (Step(1, None), Step(2, 1), Step(3, 2)),
+    "B1": (Step(3, None),),
+    "B2": (Step(1, None), Step(3, 1)),
+    "B3": (Step(2, None),),
+    "B4": (Step(2, None), Step(3, 2)),
+}
+MANIFEST = "recipe.json"  # written into a recipe's --out; eval.py --summary finds runs by it
+
+
+def stage_status(out: str | Path, stage: int) -> str:
+    """ "complete" (its last checkpoint says training finished), "partial" (a .last.pt to resume)
+    or "new"."""
+    last = stage_paths(out, stage)["last"]
+    if not last.is_file():
+        return "new"
+    return "complete" if load_checkpoint(last, schema="resume").get("complete") else "partial"
+
+
+def resume_config(path: str | Path, overrides: dict, say=print) -> TrainConfig:
+    """The configuration saved in a .last.pt with --resume set and the options that may change on
+    resume (OVERRIDABLE_ON_RESUME) applied; other given options are ignored, with a note."""
+    saved = load_checkpoint(path, schema="resume")
+    ignored = sorted(
+        k
+        for k, v in overrides.items()
+        if k not in OVERRIDABLE_ON_RESUME | {"resume"}
+        and saved["config"].get(k, v) != (list(v) if isinstance(v, tuple) else v)
+    )
+    if ignored:
+        say(f"note: resuming with the configuration saved in {path}; ignoring {ignored}")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in saved["config"].items() if k in fields}
+    values.update({k: v for k, v in overrides.items() if k in OVERRIDABLE_ON_RESUME})
+    return make_config(**{**values, "resume": str(path)})
+
+
+def run_chain(
+    steps: tuple[Step, ...], values: dict, preset: str, out: Path, say=print
+) -> list[dict]:
+    """Train each step into `out` (skip complete stages, resume partial ones); fit results."""
+    results = []
+    for step in steps:
+        status = stage_status(out, step.stage)
+        if status == "complete":
+            say(f"stage {step.stage} in {out} is complete; skipped")
+            continue
+        if status == "partial":
+            cfg = resume_config(
+                stage_paths(out, step.stage)["last"], {**values, "out": str(out)}, say
+            )
+            say(f"stage {step.stage} in {out} was interrupted; resuming from {cfg.resume}")
+        else:
+            init = str(stage_paths(out, step.init_stage)["best"]) if step.init_stage else None
+            cfg = make_config(
+                preset, **{**values, "stage": step.stage, "out": str(out), "init": init}
+            )
+        results.append(fit(cfg, say))
+    return results
+
+
+def write_manifest(out: Path, recipe: str, preset: str, folds: list[int], n_folds: int) -> None:
+    """OUT/recipe.json: which experiment a runs folder holds (read by eval.py --summary)."""
+    out.mkdir(parents=True, exist_ok=True)
+    steps = [[s.stage, s.init_stage] for s in RECIPES[recipe]]
+    manifest = {"recipe": recipe, "steps": steps, "preset": preset, "n_folds": n_folds}
+    path = out / MANIFEST
+    if path.is_file():  # keep the folds of earlier single-fold commands
+        old = json.loads(path.read_text())
+        if old.get("recipe") != recipe:
+            raise ValueError(
+                f"{path}: this folder holds recipe {old.get('recipe')!r}, not {recipe!r}; "
+                f"use another --out per recipe"
+            )
+        folds = sorted(set(old.get("folds", [])) | set(folds))
+    path.write_text(json.dumps({**manifest, "folds": sorted(folds)}, indent=1))
+
+
+def run_folds(
+    recipe: str, values: dict, preset: str, out: Path, folds: list[int], say=print
+) -> None:
+    """The recipe's chain for each fold, into out/fold{k}/, one after another."""
+    n_folds = values.get("n_folds", make_config(preset).n_folds)
+    write_manifest(out, recipe, preset, folds, n_folds)
+    for k in folds:
+        say(f"== recipe {recipe}, fold {k} of {n_folds}: {out / f'fold{k}'}")
+        run_chain(RECIPES[recipe], {**values, "fold": k}, preset, out / f"fold{k}", say)

@@ -86,6 +86,10 @@ def main(argv=None) -> int:
         if stage == "all" and folds is not None and len(folds) > 1:
             run_folds("full", args, preset, out, folds)
             return 0
+        if folds is not None and len(folds) > 1 and stage != "all":
+            raise ValueError(
+                "--fold all trains a chain of stages per fold: use --recipe or --stage all"
+            )
         fold = {"fold": folds[0]} if folds else {}
         if args.get("resume"):
             saved = load_checkpoint(args["resume"], schema="resume")

@@ -6,32 +6,33 @@ uint8 NIfTI in the case's original geometry and header (crop undone, probabiliti
 linearly, threshold 0.5), and metrics per structure (Dice, HD, HD95, ASSD, challenge ASD) on the
 original grid (default, as the challenge) or the preprocessed grid, plus scar burden
 |scar n wall| / |wall| (Eq. 6 band of the ground-truth LA) for prediction and ground truth.
-Writes metrics.csv and metrics.json; `table2` renders the paper's Table 2 layout.
+Writes metrics.csv and metrics.json (tables.py renders them); `evaluate_checkpoint` evaluates a
+saved stage, `init_chain` finds the stages a checkpoint was trained from.
 Tests: tests/test_eval.py
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from .config import TrainConfig
+from .checkpoint import load_checkpoint
+from .config import TrainConfig, make_config
 from .data import read_volume, write_volume
+from .data.layout import has_task
 from .data.preprocess import to_original_grid
 from .inference import sliding_window_probs
 from .losses import wall_mask
 from .metrics import DISTANCES, case_metrics, diagonal_mm, scar_burden, summarize
-from .runtime import resolve_amp
-from .stage_data import fold_cases
-from .stage_table import StageSpec, predict_logits
-
-TITLES = {"la": "LA cavity segmentation", "scar": "LA scar segmentation"}
+from .runtime import resolve_amp, resolve_device
+from .stage_data import data_root, fold_cases
+from .stage_table import STAGES, StageSpec, build_model, predict_logits
 
 
 def evaluate(
@@ -113,11 +114,49 @@ def evaluate(
             if name == "scar":
                 row.update(burden_pred=scar_burden(pred, wall), burden_gt=scar_burden(gt, wall))
             rows.append(row)
-    write_reports(rows, out)
+    write_reports(rows, out, {p.name: p.meta["source"] for p in val})
     return rows
 
 
-def write_reports(rows: list[dict], out: Path) -> None:
+def init_chain(path: Path, follow: bool = True) -> list[tuple[Path, dict]]:
+    """[(path, state)] from the first stage to `path`, following each checkpoint's --init (looked
+    up beside `path` first, then where it was written)."""
+    chain = [(path, load_checkpoint(path, schema="eval"))]
+    while follow and chain[0][1]["config"].get("init"):
+        init = Path(chain[0][1]["config"]["init"])
+        candidate = next((p for p in (chain[0][0].parent / init.name, init) if p.is_file()), None)
+        if candidate is None:
+            break
+        chain.insert(0, (candidate, load_checkpoint(candidate, schema="eval")))
+    return chain
+
+
+def evaluate_checkpoint(
+    state: dict,
+    out: Path,
+    overrides: dict | None = None,
+    grid: str = "original",
+    cases: list[str] | None = None,
+    mirror: bool = False,
+) -> list[dict]:
+    """Evaluate one checkpoint (a loaded state) on its fold's validation cases into `out`.
+    Every stage is scored on Task 1's validation cases when the dataset has Task 1, so the rows of
+    Table 2 share their cases (docs/design.md §6); an LA-only dataset scores Stage I on Task 2."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in state["config"].items() if k in fields}
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    cfg = make_config(**{**values, "init": None, "resume": None})
+    spec = STAGES[cfg.stage]
+    device = resolve_device(cfg.device)
+    model = build_model(spec, cfg.feature_size)
+    model.load_state_dict(state["model"])
+    task = 1 if has_task(data_root(cfg), 1) else spec.task
+    return evaluate(model.to(device), cfg, spec, device, out, task, grid, cases, mirror)
+
+
+def write_reports(rows: list[dict], out: Path, sources: dict | None = None) -> None:
+    """metrics.csv (one row per case and structure) and metrics.json (rows, summaries, and each
+    case's source files)."""
     out.mkdir(parents=True, exist_ok=True)
     keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("case", "structure"), k))
     with open(out / "metrics.csv", "w", newline="") as f:
@@ -135,35 +174,7 @@ def write_reports(rows: list[dict], out: Path) -> None:
         for name in sorted({r["structure"] for r in rows})
     }
     (out / "metrics.json").write_text(
-        json.dumps({"cases": rows, "summary": summary}, indent=1, default=float)
-    )
-
-
-def mean_std_text(mean: float, std: float) -> str:
-    """ "0.83 ± 0.04"; a std of a single value is undefined and shown as "± n/a", never "± 0.00"."""
-    if math.isnan(mean):
-        return "-"
-    return f"{mean:.2f} ± {'n/a' if math.isnan(std) else f'{std:.2f}'}"
-
-
-def table2(results: list[tuple[str, list[dict]]]) -> str:
-    """The paper's Table 2 layout: per structure, one
-    row per (stage label, rows), Dsc / HD (mm) / ASD (mm)
-    as mean +- std with n per row; "-" where a stage does not segment that structure."""
-
-    def cell(values):
-        s = summarize(values)
-        return mean_std_text(s["mean"], s["std"]) + (
-            f" ({s['undefined']} undef.)" if s["undefined"] else ""
+        json.dumps(
+            {"cases": rows, "summary": summary, "sources": sources or {}}, indent=1, default=float
         )
-
-    lines = []
-    for name in ("la", "scar"):
-        lines.append(TITLES[name])
-        lines.append(f"{'Stage':<12}{'n':<4}{'Dsc':<18}{'HD (mm)':<22}{'ASD (mm)':<18}")
-        for label, rows in results:
-            sel = [r for r in rows if r["structure"] == name]
-            cells = [cell([r[m] for r in sel]) if sel else "-" for m in ("dice", "hd", "asd")]
-            n = str(len(sel)) if sel else "-"
-            lines.append(f"{label:<12}{n:<4}{cells[0]:<18}{cells[1]:<22}{cells[2]:<18}")
-    return "\n".join(lines)
+    )

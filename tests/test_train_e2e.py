@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pytest
 from conftest import tiny_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +80,64 @@ def test_stage1_2_3_then_eval(tmp_path, tiny_train):
         16,
     )  # the original phantom grid
     assert (tmp_path / "ev" / "stage3" / "metrics.csv").read_text().startswith("case,structure")
+    # Table 2's rows are scored on identical case lists (the fold's Task 1 validation cases)
+    cases = {
+        n: [
+            r["case"]
+            for r in json.loads((tmp_path / "ev" / f"stage{n}" / "metrics.json").read_text())[
+                "cases"
+            ]
+        ]
+        for n in (1, 2, 3)
+    }
+    assert sorted(set(cases[1])) == sorted(set(cases[2])) == sorted(set(cases[3]))
+    assert all(c.startswith("task1/") for c in cases[1])
+    # the figures: one Fig. 3-like PNG per case and the training curves of each stage
+    figs = run(
+        [evaluate, "--ckpt", "stage3.pt", "--out", "ev", "--no-progress", "--figures"], tmp_path
+    )
+    assert "figures: 5 PNG files" in figs  # 2 cases + 3 stages' curves
+    assert len(list((tmp_path / "ev" / "figures").glob("task1_train_*.png"))) == 2
+    # the training-time view: metrics on the preprocessed grid (64 x 48 x 32 at 2.5 x 2.5 x 5 mm)
+    run(
+        [
+            evaluate,
+            "--ckpt",
+            "stage3.pt",
+            "--out",
+            "pre",
+            "--no-chain",
+            "--grid",
+            "preprocessed",
+            "--no-progress",
+        ],
+        tmp_path,
+    )
+    rows = json.loads((tmp_path / "pre" / "stage3" / "metrics.json").read_text())["cases"]
+    assert [r["diagonal_mm"] for r in rows] == pytest.approx(
+        [(160**2 + 120**2 + 160**2) ** 0.5] * 2
+    )
+    original = [r["diagonal_mm"] for r in metrics["cases"]]  # 48 x 48 x 16 raw grid
+    assert original == pytest.approx([(120**2 + 120**2 + 80**2) ** 0.5] * 2)
+
+
+def test_summary_evaluates_a_recipe_grid(tmp_path, tiny_train):
+    out = tmp_path / "runs"
+    run(
+        [
+            str(ROOT / "train.py"),
+            "--recipe",
+            "B1",
+            "--fold",
+            "all",
+            "--out",
+            str(out / "B1"),
+            *tiny_cli(tiny_train),
+        ],
+        tmp_path,
+    )
+    text = run([str(ROOT / "eval.py"), "--summary", str(out)], tmp_path)
+    assert "| B1 (III) |" in text and "[2 folds]" in text and "recipe B2: no recipe.json" in text
+    for k in (0, 1):
+        assert (out / "B1" / f"fold{k}" / "eval" / "stage3" / "metrics.json").is_file()
+    assert (out / "summary.md").read_text().startswith("### Table 2")

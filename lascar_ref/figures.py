@@ -1,0 +1,143 @@
+"""Figures — paper Fig. 3 (LGE, LA and scar ground truth and predictions per stage) and training
+curves (the terms of Eq. 5, validation Dice, α(t) of Eq. 7); docs/design.md §9.
+
+Optional: needs matplotlib (`pip install -e '.[viz]'`); without it `require_matplotlib` raises a
+one-line ImportError saying so. Per validation case, the axial slice with the most ground-truth
+scar (else the most LA) is shown; each prediction panel carries its Dice on the whole volume.
+Tests: tests/test_figures.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .data import read_volume
+from .training_log import read_log
+
+PANEL_INCHES, DPI = 2.5, 100  # each panel is 250 x 250 pixels
+
+
+def require_matplotlib():
+    """matplotlib.pyplot with the non-interactive Agg backend, or a one-line ImportError."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("figures need matplotlib: pip install -e '.[viz]'") from None
+    return plt
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice of two binary volumes (1.0 when both are empty)."""
+    total = int(a.sum()) + int(b.sum())
+    return 1.0 if total == 0 else 2.0 * int(np.logical_and(a, b).sum()) / total
+
+
+def case_panels(image: np.ndarray, gt: dict, preds: list[tuple[str, str, np.ndarray]]):
+    """[(title, 2-D image, cmap)] for one case: LGE, LA GT, LA predictions, scar GT, scar
+    predictions; z = the slice with the most GT scar (else LA)."""
+    ref = gt.get("scar") if gt.get("scar") is not None and gt["scar"].any() else gt["la"]
+    z = int(np.argmax(ref.sum(axis=(0, 1))))
+    panels = [("LGE", image[..., z], "gray")]
+    for name in ("la", "scar"):
+        panels.append((f"{name.upper() if name == 'la' else 'scar'} GT", gt[name][..., z], "magma"))
+        for label, structure, pred in preds:
+            if structure == name:
+                panels.append((f"{label} (Dsc {dice(pred, gt[name]):.2f})", pred[..., z], "magma"))
+    return panels
+
+
+def save_panels(panels, path: Path, title: str) -> Path:
+    """One row of panels -> PNG of (250 x n) x 250 pixels (plus nothing: no tight bbox)."""
+    plt = require_matplotlib()
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(PANEL_INCHES * len(panels), PANEL_INCHES), dpi=DPI
+    )
+    for ax, (name, data, cmap) in zip(np.atleast_1d(axes), panels):
+        ax.imshow(np.asarray(data, dtype=np.float32).T, cmap=cmap, origin="lower")
+        ax.set_title(name, fontsize=7)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def case_figures(
+    chain: list[tuple[Path, dict]], out: Path, overrides: dict | None = None
+) -> list[Path]:
+    """Fig. 3-like PNGs for every case evaluated by eval.py under out/stage{N}/ (predictions in the
+    original geometry, ground truth read from the case's files)."""
+    labels, written = [], []
+    stages = []
+    for _, state in chain:
+        labels.append({1: "I", 2: "II", 3: "III"}[state["stage"]])
+        stages.append((state["stage"], "+".join(labels)))
+    last = json.loads((out / f"stage{stages[-1][0]}" / "metrics.json").read_text())["cases"]
+    for case in sorted({r["case"] for r in last}):
+        source = _sources(out, stages, case)
+        image = read_volume(source["image"], check_finite=False).data
+        gt = {
+            k: read_volume(source[k], check_finite=False).data > 0 if source.get(k) else None
+            for k in ("la", "scar")
+        }
+        if gt["scar"] is None:
+            gt["scar"] = np.zeros_like(gt["la"])
+        preds = []
+        for stage, label in stages:
+            for structure in ("la", "scar"):
+                f = (
+                    out
+                    / f"stage{stage}"
+                    / "predictions"
+                    / f"{case.replace('/', '_')}_{structure}.nii.gz"
+                )
+                if f.is_file():
+                    preds.append((label, structure, read_volume(f, check_finite=False).data > 0))
+        path = out / "figures" / f"{case.replace('/', '_')}.png"
+        written.append(save_panels(case_panels(image, gt, preds), path, case))
+    return written
+
+
+def _sources(out: Path, stages, case: str) -> dict:
+    for stage, _ in stages:
+        metrics = json.loads((out / f"stage{stage}" / "metrics.json").read_text())
+        if case in metrics.get("sources", {}):
+            return metrics["sources"][case]
+    raise ValueError(f"{out}: no source files recorded for {case}; re-run eval.py")
+
+
+def training_curves(log_path: Path, out: Path) -> Path:
+    """stage{N}.log.jsonl -> out/figures/stage{N}_curves.png: loss terms, validation Dice, α(t)."""
+    plt = require_matplotlib()
+    records = [r for r in read_log(log_path) if "event" not in r]
+    epochs = [r["epoch"] for r in records]
+    terms = [
+        k
+        for k in ("loss", "la", "scar", "la_dice", "la_ce", "scar_dice", "scar_ce")
+        if k in records[0]
+    ]
+    vals = [
+        k for k in records[0] if k.startswith("val_") and k.endswith("_dice") and k != "val_dice"
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(3 * PANEL_INCHES * 1.2, PANEL_INCHES * 1.2), dpi=DPI)
+    for k in terms:
+        axes[0].plot(epochs, [r[k] for r in records], label=k)
+    for k in vals:
+        axes[1].plot(epochs, [r.get(k, np.nan) for r in records], label=k[4:])
+    axes[2].plot(epochs, [r["alpha_t"] for r in records], label="alpha(t)")
+    for ax, title in zip(axes, ("loss terms (Eq. 5)", "validation Dice", "alpha(t) (Eq. 7)")):
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("epoch", fontsize=7)
+        ax.legend(fontsize=6)
+    path = out / "figures" / f"{log_path.name.split('.')[0]}_curves.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path

@@ -19,8 +19,14 @@ def log_record(path: Path, record: dict) -> None:
 
 
 def read_log(path: str | Path) -> list[dict]:
-    """All records of a stage{N}.log.jsonl."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """All records of a stage{N}.log.jsonl; a line cut by a crash (not valid JSON) is skipped."""
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
 
 
 def start_line(record: dict) -> str:

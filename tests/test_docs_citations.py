@@ -60,3 +60,18 @@ def test_the_checker_catches_a_missing_section(tmp_path):
     text = "see docs/design.md §2, §42 and docs/design.md §0"
     found = [int(n) for m in CITATION.finditer(text) for n in re.findall(r"§(\d+)", m.group(1))]
     assert found == [2, 42, 0] and 42 not in sections()
+
+
+def test_readme_layout_names_every_library_file():
+    text = (ROOT / "README.md").read_text()
+    layout = text[text.index("## Layout") :]
+    for path in sorted((ROOT / "lascar_ref").rglob("*.py")):
+        rel = path.relative_to(ROOT / "lascar_ref")
+        if path.name == "__init__.py" or rel.parts[0] == "models":
+            continue  # packages; the model files are listed in "The model" section
+        assert path.name in layout, f"README layout does not mention {rel}"
+    model_section = text[text.index("## The model") : text.index("## Deviations")]
+    for path in sorted((ROOT / "lascar_ref" / "models").glob("*.py")):
+        assert path.name == "__init__.py" or path.name in model_section, path.name
+    for name in ("stages.py", "dataset.py", "random.py"):  # files that no longer exist
+        assert name not in layout

@@ -85,19 +85,13 @@ def check_schema(state: dict, path: Path, schema: dict) -> None:
             raise CheckpointError(f"{path}: checkpoint field {key!r} lacks {lost}")
 
 
-def load_checkpoint(
-    path: str | Path,
-    stages: tuple[int, ...] | None = None,
-    map_location="cpu",
-    schema: str | None = None,
-) -> dict:
-    """Load a lascar_ref checkpoint safely; `stages` restricts the stages accepted; `schema`
-    ("weights" or "resume") checks that what that use reads is present and well typed."""
+def safe_load(path: str | Path, map_location="cpu"):
+    """torch.load(weights_only=True) of any file, with CheckpointError naming it on failure."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise CheckpointError(
             f"{path}: refused by the safe loader (weights_only=True): it holds objects "
@@ -107,7 +101,24 @@ def load_checkpoint(
         raise CheckpointError(
             f"{path}: unreadable or truncated checkpoint ({type(e).__name__}: {e})"
         ) from e
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+
+
+def is_checkpoint(state) -> bool:
+    """Whether a loaded object is a lascar_ref checkpoint (by its format tag)."""
+    return isinstance(state, dict) and state.get("format") == FORMAT
+
+
+def load_checkpoint(
+    path: str | Path,
+    stages: tuple[int, ...] | None = None,
+    map_location="cpu",
+    schema: str | None = None,
+) -> dict:
+    """Load a lascar_ref checkpoint safely; `stages` restricts the stages accepted; `schema`
+    ("weights", "eval" or "resume") checks that what that use reads is present and well typed."""
+    path = Path(path)
+    state = safe_load(path, map_location)
+    if not is_checkpoint(state):
         raise CheckpointError(f"{path}: not a lascar_ref checkpoint (expected format {FORMAT!r})")
     if schema is not None:
         check_schema(state, path, SCHEMAS[schema])

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from .checkpoint import load_checkpoint
 from .config import OVERRIDABLE_ON_RESUME, TrainConfig, make_config
-from .fit import fit, stage_paths
+from .fit import fit
+from .stage_setup import stage_paths
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Preprocessing and its cache — paper §4.1; docs/design.md §5.
 
+  0. reorient to RAS (orientation.py), so any stored axis order gives the same arrays;
   1. resample to (0.625, 0.625, 2.5) mm: image trilinear, labels nearest (centre-aligned voxel
      grids: source index = (target index + 0.5) * new / old spacing - 0.5; skipped when equal);
   2. centre crop or pad to 384 x 256 x 40 (pad value: the image minimum; labels 0), with a
@@ -31,9 +32,10 @@ import torch.nn.functional as F
 from ..losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM, wall_mask
 from .fingerprint import fingerprint
 from .layout import Case, require_files
+from .orientation import from_ras, to_ras
 from .validate import load_case
 
-CACHE_VERSION = 2  # 2: content fingerprint for cross-task matching (fingerprint.py)
+CACHE_VERSION = 3  # 2: content fingerprint (fingerprint.py); 3: RAS orientation (orientation.py)
 TARGET_SPACING_MM = (0.625, 0.625, 2.5)  # paper §4.1
 TARGET_SIZE = (384, 256, 40)  # paper §4.1
 
@@ -154,10 +156,16 @@ def preprocess_case(
     img, la, scar = load_case(case)
     voxel_hash = hashlib.sha1(np.ascontiguousarray(img.data).tobytes()).hexdigest()
     fp = fingerprint(img.data, img.affine)
-    image = resample(img.data, img.spacing_mm, cfg.spacing_mm, label=False)
-    labels = {"la": resample(la.data, la.spacing_mm, cfg.spacing_mm, label=True)}
+    ras, ras_spacing, ornt = to_ras(img.data, img.affine, img.spacing_mm)  # orientation.py
+    image = resample(ras, ras_spacing, cfg.spacing_mm, label=False)
+    labels = {
+        "la": resample(
+            to_ras(la.data, img.affine, img.spacing_mm)[0], ras_spacing, cfg.spacing_mm, True
+        )
+    }
     if scar is not None:
-        labels["scar"] = resample(scar.data, scar.spacing_mm, cfg.spacing_mm, label=True)
+        scar_ras = to_ras(scar.data, img.affine, img.spacing_mm)[0]
+        labels["scar"] = resample(scar_ras, ras_spacing, cfg.spacing_mm, label=True)
     resampled_shape = image.shape
     image, starts = crop_or_pad(image, cfg.size, float(image.min()))
     out = {}
@@ -180,6 +188,8 @@ def preprocess_case(
         "name": case.name,
         "task": case.task,
         "raw_shape": list(img.data.shape),
+        "orientation": ornt,
+        "ras_shape": list(ras.shape),
         "raw_spacing_mm": list(img.spacing_mm),
         "affine": img.affine.tolist(),
         "resampled_shape": list(resampled_shape),
@@ -210,14 +220,14 @@ def preprocess_case(
 
 def to_original_grid(prob: np.ndarray, meta: dict) -> np.ndarray:
     """Map a preprocessed-grid probability map (X, Y, Z) back to the case's raw grid
-    (docs/design.md §5):
-    undo the crop / pad (outside the crop: 0), then resample linearly to the raw shape."""
+    (docs/design.md §5): undo the crop / pad (outside the crop: 0), resample linearly to the
+    RAS-ordered raw shape, then restore the stored axis order."""
     resampled = np.zeros(meta["resampled_shape"], dtype=np.float32)
     full, crop = _crop_slices(meta["crop_start"], meta["resampled_shape"], prob.shape)
     resampled[full] = prob[crop]
-    if list(resampled.shape) == list(meta["raw_shape"]):
-        return resampled
-    t = torch.from_numpy(resampled)[None, None]
-    return F.interpolate(t, size=tuple(meta["raw_shape"]), mode="trilinear", align_corners=False)[
-        0, 0
-    ].numpy()
+    ras_shape = tuple(meta["ras_shape"])
+    if resampled.shape != ras_shape:
+        t = torch.from_numpy(resampled)[None, None]  # (1, 1, X', Y', Z')
+        resampled = F.interpolate(t, size=ras_shape, mode="trilinear", align_corners=False)[0, 0]
+        resampled = resampled.numpy()
+    return from_ras(resampled, meta["orientation"])  # back to the stored axis order

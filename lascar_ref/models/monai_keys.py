@@ -128,3 +128,50 @@ def from_monai_state_dict(
     )
     load_monai_state_dict(model, state, source)
     return model
+
+
+def strip_module_prefix(state: dict) -> dict:
+    """Keys without a DataParallel `module.` prefix."""
+    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
+
+
+def monai_layout(state: dict) -> str | None:
+    """ "swin_unetr" (a MONAI SwinUNETR state dict), "ssl_encoder" (the self-supervised Swin
+    encoder layout that MONAI's SwinUNETR.load_from reads: patch_embed.*, layers{1-4}.0.*) or None.
+    `state` is a flat dict of tensors, with or without `module.` prefixes."""
+    keys = set(strip_module_prefix(state))
+    if any(k.startswith("swinViT.") for k in keys):
+        return "swin_unetr"
+    if "patch_embed.proj.weight" in keys and "layers1.0.blocks.0.attn.qkv.weight" in keys:
+        return "ssl_encoder"
+    return None
+
+
+def ssl_encoder_state(state: dict, swin: torch.nn.Module, source: str = "state dict") -> dict:
+    """The self-supervised Swin encoder layout (MONAI `load_from`: module.patch_embed.*,
+    module.layers{s}.0.blocks.{i}.*, module.layers{s}.0.downsample.*) -> the keys of our Swin
+    transformer `swin` (patch_embed.*, stages.{s-1}.blocks.{i}.*, stages.{s-1}.merge.*), checked to
+    cover all of them with matching shapes (ValueError naming `source` otherwise). The skip
+    blocks and decoders are not part of this layout."""
+    out = {}
+    for key, value in strip_module_prefix(state).items():
+        if key.endswith(_INDEX):
+            continue  # a buffer we rebuild; MONAI's load_from copies it unchanged
+        if key.startswith("patch_embed."):
+            out[key] = value
+            continue
+        m = re.fullmatch(r"layers(\d)\.0\.(blocks\.\d+|downsample)\.(.+)", key)
+        if m:
+            part = "merge" if m[2] == "downsample" else m[2]
+            rest = m[3].replace("attn.relative_position_bias_table", "attn.rel_bias_table")
+            out[f"stages.{int(m[1]) - 1}.{part}.{rest}"] = value
+    ours = swin.state_dict()
+    missing, unexpected = sorted(set(ours) - set(out)), sorted(set(out) - set(ours))
+    shapes = sorted(k for k in set(ours) & set(out) if ours[k].shape != out[k].shape)
+    if missing or unexpected or shapes:
+        raise ValueError(
+            f"{source}: not a matching Swin encoder in MONAI's load_from layout; missing "
+            f"{missing[:3]} ({len(missing)}), unexpected {unexpected[:3]} ({len(unexpected)}), "
+            f"shape mismatches {shapes[:3]}"
+        )
+    return out

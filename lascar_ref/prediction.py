@@ -1,0 +1,157 @@
+"""Segment new scans with one checkpoint or an ensemble — paper §4.2 (inference); docs/design.md
+§6, §10.
+
+For each scan: read and validate it (3-D, finite, positive spacing), reorient it to RAS and
+resample it to the checkpoint's spacing (as preprocessing does), z-score it with the statistics
+of the training crop (centre crop / pad to the checkpoint's size), then run Gaussian
+sliding-window inference over the *whole* resampled scan (never only the crop, so an LA near the
+edge of a large field of view is still found). Probabilities of several checkpoints are averaged
+per structure (an ensemble), resampled back to the scan's own grid (trilinear, stored axis
+order) and thresholded at 0.5. Per scan: LA and scar volume (ml) and scar burden =
+|scar n wall| / |wall| in %, wall = the Eq. 6 band of the *predicted* LA.
+Tests: tests/test_predict.py
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data.orientation import from_ras, to_ras
+from .data.preprocess import crop_or_pad, resample
+from .inference import OVERLAP, PATCH, sliding_window_probs
+from .init_weights import read_weights
+from .losses import wall_mask
+from .models.monai_keys import from_monai_state_dict
+from .runtime import resolve_amp
+from .stage_table import STAGES, build_model, predict_logits
+
+
+@dataclass
+class Predictor:
+    """One checkpoint ready to predict: its structures and its preprocessing."""
+
+    name: str
+    structures: tuple[str, ...]  # output channels ("la", "scar")
+    predict: object  # (n, 1, *patch) -> (n, K, *patch) logits
+    spacing_mm: tuple[float, float, float]
+    size: tuple[int, int, int]  # training crop (z-score statistics)
+    patch: tuple[int, int, int]
+    overlap: float
+    use: tuple[str, ...] | None = None  # the structures it contributes (None: all; --la-ckpt: LA)
+
+
+def load_predictor(
+    path,
+    device: torch.device,
+    monai_structure: str = "scar",
+    monai_spacing=(0.625, 0.625, 2.5),
+    monai_size=(384, 256, 40),
+) -> Predictor:
+    """A lascar_ref checkpoint (its own preprocessing) or a MONAI SwinUNETR state dict (one
+    structure, `monai_structure`, at the paper's preprocessing)."""
+    src = read_weights(path)
+    if src.kind == "ssl":
+        raise ValueError(
+            f"{path}: a self-supervised Swin encoder has no decoder; it cannot segment"
+        )
+    if src.kind == "monai":
+        model = from_monai_state_dict(src.state, source=str(path)).to(device).eval()
+        return Predictor(
+            str(path),
+            (monai_structure,),
+            model,
+            tuple(monai_spacing),
+            tuple(monai_size),
+            PATCH,
+            OVERLAP,
+        )
+    cfg, spec = src.state["config"], STAGES[src.stage]
+    model = build_model(spec, src.feature_size)
+    model.load_state_dict(src.state["model"])
+    return Predictor(
+        str(path),
+        spec.outputs,
+        predict_logits(model.to(device).eval(), spec),
+        tuple(cfg["spacing_mm"]),
+        tuple(cfg["size"]),
+        tuple(cfg["patch"]),
+        cfg["overlap"],
+    )
+
+
+def normalised_input(data: np.ndarray, spacing, p: Predictor) -> tuple[np.ndarray, tuple]:
+    """(X, Y, Z) RAS scan -> (the whole scan resampled to p.spacing_mm and z-scored with the mean
+    and std of its training-size centre crop, as preprocessing does; the slices that remove the
+    padding). An axis shorter than the training size is centre-padded with the minimum, as in
+    training; nothing is ever cropped."""
+    image = resample(np.asarray(data, dtype=np.float32), spacing, p.spacing_mm, label=False)
+    crop, _ = crop_or_pad(image, p.size, float(image.min()))
+    std, mean = float(crop.std()), float(crop.mean())
+    grown = tuple(max(n, s) for n, s in zip(image.shape, p.size))
+    padded, starts = crop_or_pad(image, grown, float(image.min()))  # starts <= 0: padding only
+    keep = tuple(slice(-st, -st + n) for st, n in zip(starts, image.shape))
+    return ((padded - mean) / (std if std > 0 else 1.0)).astype(np.float32), keep
+
+
+@torch.no_grad()
+def ensemble_probs(
+    data: np.ndarray,
+    spacing,
+    predictors: list[Predictor],
+    device,
+    mirror=False,
+    sw_batch_size: int = 2,
+) -> dict[str, np.ndarray]:
+    """structure -> mean probability of the predictors giving it, on the scan's grid (X, Y, Z)."""
+    amp = resolve_amp("auto", device)
+    sums, counts = {}, {}
+    for p in predictors:
+        image, keep = normalised_input(data, spacing, p)
+        x = torch.from_numpy(image)[None, None].to(device)  # (1, 1, X', Y', Z')
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            probs = sliding_window_probs(
+                x, p.predict, p.patch, p.overlap, sw_batch_size, mirror, progress=False
+            )[(..., *keep)]  # (1, K, X', Y', Z') without the padding
+        if probs.shape[2:] != data.shape:  # back to the scan's own grid
+            probs = F.interpolate(
+                probs.float(), size=data.shape, mode="trilinear", align_corners=False
+            )
+        for k, name in enumerate(p.structures):
+            if p.use is not None and name not in p.use:
+                continue
+            prob = probs[0, k].float().cpu().numpy()
+            sums[name] = sums.get(name, 0.0) + prob
+            counts[name] = counts.get(name, 0) + 1
+    return {name: (sums[name] / counts[name]).astype(np.float32) for name in sums}
+
+
+def predict_scan(
+    scan, predictors: list[Predictor], device, mirror=False, sw_batch_size: int = 2
+) -> dict[str, np.ndarray]:
+    """A read scan (nifti_io.Volume) -> structure -> probability on its stored grid: reoriented to
+    RAS for inference (as in training), mapped back to the stored axis order."""
+    ras, ras_spacing, ornt = to_ras(scan.data, scan.affine, scan.spacing_mm)
+    probs = ensemble_probs(ras, ras_spacing, predictors, device, mirror, sw_batch_size)
+    return {name: from_ras(prob, ornt) for name, prob in probs.items()}
+
+
+def scan_summary(masks: dict[str, np.ndarray], spacing_mm) -> dict[str, float]:
+    """LA and scar volume (ml) and scar burden (%) = 100 |scar n wall| / |wall|, wall = Eq. 6 band
+    of the predicted LA (NaN without an LA or a scar prediction, or with an empty band)."""
+    voxel_ml = float(np.prod(spacing_mm)) / 1000.0
+    out = {
+        f"{k}_volume_ml": float(masks[k].sum()) * voxel_ml if k in masks else float("nan")
+        for k in ("la", "scar")
+    }
+    out["scar_burden_pct"] = float("nan")
+    if "la" in masks and "scar" in masks:
+        wall = wall_mask(masks["la"], spacing_mm)
+        if wall.any():
+            out["scar_burden_pct"] = (
+                100.0 * float(np.logical_and(masks["scar"], wall).sum()) / float(wall.sum())
+            )
+    return out

@@ -1,0 +1,132 @@
+"""Everything a stage run trains and checkpoints, built in one place — paper §3.2;
+docs/design.md §2.
+
+`setup_run` builds the stage's model (fresh random weights from the seed), loads the --init
+weights (init_weights.py: an earlier stage, or MONAI weights) or the --resume state, freezes
+and groups the parameters by the stage table (protection only for loaded groups), and creates
+the optimiser (AdamW), the GradScaler (fp16 only), the two random streams (patch sampler,
+augmentation) and the early stopping. `Run.state` is the checkpoint of one epoch
+(checkpoint.training_state).
+Tests: tests/test_train_resume.py, tests/test_stage_protection.py
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .checkpoint import CheckpointError, restore_training_state, training_state
+from .config import TrainConfig, config_dict
+from .init_weights import WeightsFile, apply_weights, read_weights
+from .stage_table import StageSpec, build_model, freeze, param_groups
+from .stopping import EarlyStopping
+
+
+def stage_paths(out: str | Path, stage: int) -> dict[str, Path]:
+    """{"best": stage{N}.pt, "last": stage{N}.last.pt, "log": stage{N}.log.jsonl} in `out`."""
+    out = Path(out)
+    suffixes = {"best": ".pt", "last": ".last.pt", "log": ".log.jsonl"}
+    return {key: out / f"stage{stage}{suffix}" for key, suffix in suffixes.items()}
+
+
+def load_init(cfg: TrainConfig) -> WeightsFile:
+    """The --init weights (an earlier stage's checkpoint, MONAI SwinUNETR weights or MONAI's
+    self-supervised Swin encoder; init_weights.py), checked before any data is read: a lascar_ref
+    checkpoint cannot initialise Stage I, and the feature size must match."""
+    src = read_weights(cfg.init)
+    if src.kind == "lascar" and cfg.stage == 1:
+        raise CheckpointError(
+            f"{cfg.init}: Stage 1 starts from random weights (paper §3.2); "
+            f"--init of a lascar_ref checkpoint is for Stages 2, 3"
+        )
+    if src.feature_size != cfg.feature_size:
+        raise CheckpointError(
+            f"{cfg.init}: feature size {src.feature_size} does not match "
+            f"--feature-size {cfg.feature_size}"
+        )
+    return src
+
+
+@dataclass
+class Run:
+    """The trained and checkpointed objects of one stage run."""
+
+    spec: StageSpec
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    gens: tuple[torch.Generator, torch.Generator]  # (patch sampler, augmentation)
+    stopper: EarlyStopping
+    loaded: list[str]  # module groups loaded from an earlier stage
+    frozen: list[str]  # module prefixes frozen (only inside loaded groups)
+    device: torch.device
+
+    def lrs(self) -> dict[str, float]:
+        return {g["name"]: g["lr"] for g in self.optimizer.param_groups}
+
+    def state(self, cfg: TrainConfig, epoch: int, alpha: float, record: dict) -> dict:
+        """The checkpoint after `epoch`; complete once early stopping fired or max_epochs is hit."""
+        complete = self.stopper.stop or epoch + 1 >= cfg.max_epochs
+        arch = {"model": self.spec.model.__name__, "feature_size": cfg.feature_size}
+        return training_state(
+            stage=cfg.stage,
+            arch=arch,
+            epoch=epoch,
+            complete=complete,
+            loaded_groups=self.loaded,
+            model=self.model,
+            optimizer=self.optimizer,
+            scaler=self.scaler,
+            stopper=self.stopper,
+            alpha_t=alpha,
+            gens=self.gens,
+            device=self.device,
+            config=config_dict(cfg),
+            metrics=record,
+        )
+
+
+def setup_run(
+    cfg: TrainConfig,
+    spec: StageSpec,
+    device: torch.device,
+    amp_dtype,
+    init: dict | None,
+    resume: dict | None,
+    say=print,
+) -> tuple[Run, int]:
+    """(the run, the first epoch to train): fresh, initialised from `init`, or resumed."""
+    torch.manual_seed(cfg.seed)
+    model = build_model(spec, cfg.feature_size, cfg.use_checkpoint)
+    loaded = []
+    if resume:
+        loaded = list(resume.get("loaded_groups", []))
+    elif init:
+        loaded, report = apply_weights(init, model, spec)
+        say(f"init from {report}")
+    frozen = freeze(model, spec, loaded)
+    model.to(device)
+    groups = param_groups(model, spec, loaded, cfg.lr, cfg.pretrained_lr_scale)
+    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    gens = (torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1))
+    run = Run(
+        spec,
+        model,
+        optimizer,
+        scaler,
+        gens,
+        EarlyStopping(cfg.patience, cfg.min_delta),
+        loaded,
+        frozen,
+        device,
+    )
+    if not resume:
+        return run, 0
+    start = restore_training_state(
+        resume, model, optimizer, scaler, run.stopper, gens, device, say, cfg.resume
+    )
+    say(f"resumed from {cfg.resume} at epoch {start}")
+    return run, start

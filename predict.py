@@ -1,0 +1,130 @@
+"""Segment new scans — paper §4.2 (inference); docs/design.md §6, §10.
+
+  python predict.py --ckpt CKPT [CKPT ...] --in PATH [PATH ...] --out DIR
+                    [--la-ckpt CKPT ...] [--mirror] [--save-probs] [--device cpu|cuda]
+
+CKPT: a lascar_ref checkpoint (stage{N}.pt), a runs folder (runs/full: every fold*/stage3.pt, a
+five-fold ensemble), or a MONAI SwinUNETR state dict (--monai-structure says what it segments).
+Several checkpoints form an ensemble: the mean of their probabilities. PATH: a .nii / .nii.gz
+file, a folder of them, or a LAScarQS-layout folder (its enhanced.nii.gz images). No labels are
+needed. Inference covers the whole resampled scan (never only the training crop). Writes, in each
+scan's original geometry and header: {scan}_la.nii.gz (from Stage I/II checkpoints or --la-ckpt)
+and {scan}_scar.nii.gz (Stage II/III) as uint8, optionally {scan}_{structure}_prob.nii.gz, and
+summary.csv + summary.json with LA and scar volume (ml) and scar burden (% of the Eq. 6 wall band
+of the *predicted* LA). A bad scan is reported in one line and skipped; the others are still
+written; the exit status is 1 if any scan failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from lascar_ref.checkpoint import CheckpointError
+from lascar_ref.data import read_volume, write_volume
+from lascar_ref.data.nifti_io import DataError
+from lascar_ref.predict_inputs import expand_checkpoints, find_scans
+from lascar_ref.prediction import load_predictor, predict_scan, scan_summary
+from lascar_ref.runtime import resolve_device
+
+
+def parse(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--ckpt", nargs="+", required=True, help="checkpoints or runs folders (an ensemble)"
+    )
+    p.add_argument("--in", dest="inputs", nargs="+", required=True, help="scans, folders of scans")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--la-ckpt", nargs="+", default=[], help="Stage I/II checkpoints adding the LA")
+    p.add_argument(
+        "--mirror", action="store_true", help="mirroring test-time augmentation (8 flips)"
+    )
+    p.add_argument("--save-probs", action="store_true", help="also write float32 probability maps")
+    p.add_argument("--device", default="auto", help="cuda if available, else cpu (default: auto)")
+    p.add_argument("--sw-batch-size", type=int, default=2, help="windows per batch (default: 2)")
+    p.add_argument(
+        "--monai-structure",
+        choices=["la", "scar"],
+        default="scar",
+        help="what a MONAI SwinUNETR state dict segments (default: scar)",
+    )
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    a = parse(argv)
+    try:
+        device = resolve_device(a.device)
+        scans = find_scans(a.inputs)
+        paths = expand_checkpoints(a.ckpt) + expand_checkpoints(a.la_ckpt)
+        predictors = [load_predictor(p, device, a.monai_structure) for p in paths]
+        for extra in predictors[len(paths) - len(expand_checkpoints(a.la_ckpt)) :]:
+            if "la" not in extra.structures:  # --la-ckpt: contributes the LA only
+                raise ValueError(f"--la-ckpt {extra.name}: segments {extra.structures}, not the LA")
+            extra.use = ("la",)
+    except (DataError, CheckpointError, ValueError) as e:
+        print(f"predict.py: error: {e}", file=sys.stderr)
+        return 2
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = ", ".join(sorted({s for p in predictors for s in (p.use or p.structures)}))
+    print(f"{len(scans)} scan(s), {len(predictors)} checkpoint(s) on {device}: {names}")
+    rows, failures = [], []
+    for name, path in tqdm(scans, desc="predict", unit="scan", disable=a.no_progress):
+        try:
+            scan = read_volume(path)
+            probs = predict_scan(scan, predictors, device, a.mirror, a.sw_batch_size)
+        except (DataError, ValueError) as e:
+            failures.append(f"{path}: {e}" if str(path) not in str(e) else str(e))
+            tqdm.write(f"error: {failures[-1]}")
+            continue
+        masks = {k: v > 0.5 for k, v in probs.items()}
+        for structure, mask in masks.items():
+            write_volume(
+                out / f"{name}_{structure}.nii.gz", mask.astype(np.uint8), scan.affine, scan.header
+            )
+            if a.save_probs:
+                write_volume(
+                    out / f"{name}_{structure}_prob.nii.gz",
+                    probs[structure],
+                    scan.affine,
+                    scan.header,
+                )
+        rows.append({"scan": name, "path": str(path), **scan_summary(masks, scan.spacing_mm)})
+    write_summary(rows, out)
+    print(f"wrote {len(rows)} scan(s) to {out}/ (summary.csv, summary.json)")
+    if failures:
+        print(f"{len(failures)} scan(s) failed:", *failures, sep="\n  ", file=sys.stderr)
+        return 1
+    return 0
+
+
+def write_summary(rows: list[dict], out: Path) -> None:
+    keys = ["scan", "path", "la_volume_ml", "scar_volume_ml", "scar_burden_pct"]
+    with open(out / "summary.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    clean = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in rows
+    ]
+    (out / "summary.json").write_text(
+        json.dumps({"scans": clean, "burden_wall": "predicted LA, Eq. 6"}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    sys.exit(main())

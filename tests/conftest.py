@@ -89,3 +89,25 @@ def load_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def tiny_batch():
+    """A fixed (1, 1, 64, 32, 32) image and (1, 3, 64, 32, 32) binary labels (LA, scar, wall)."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    image = torch.randn(1, 1, 64, 32, 32, generator=g)
+    labels = (torch.rand(1, 3, 64, 32, 32, generator=g) > 0.7).float()
+    return image, labels
+
+
+def one_step(model, spec, optimizer, weights, **kw):
+    """One train_step of the stage's loss on tiny_batch(), without a GradScaler."""
+    import torch
+
+    from lascar_ref.stage_table import loss_fn
+    from lascar_ref.trainer import train_step
+
+    image, labels = tiny_batch()
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    return train_step(model, image, labels, optimizer, scaler, loss_fn(spec, weights), None, **kw)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import one_step, tiny_batch
 
 from lascar_ref.config import make_config
 from lascar_ref.labels import LABEL_CHANNELS, split_labels
@@ -21,25 +22,12 @@ W = LossWeights(lam=0.5, beta_la=0.3, beta_scar=0.7, alpha_t=1.0)
 
 
 def _batch():
-    g = torch.Generator().manual_seed(0)
-    image = torch.randn(1, 1, 64, 32, 32, generator=g)
-    labels = (torch.rand(1, 3, 64, 32, 32, generator=g) > 0.7).float()
-    return image, labels
+    return tiny_batch()
 
 
 def _step(model, spec, lr, loaded=(), **kw):
     optimizer = torch.optim.AdamW(param_groups(model, spec, list(loaded), lr, 0.1), lr=lr)
-    image, labels = _batch()
-    return train_step(
-        model,
-        image,
-        labels,
-        optimizer,
-        torch.amp.GradScaler("cpu", enabled=False),
-        loss_fn(spec, W),
-        None,
-        **kw,
-    )
+    return one_step(model, spec, optimizer, W, **kw)
 
 
 def test_stage_table_is_the_papers():
@@ -152,17 +140,7 @@ def test_gradient_clipping_bounds_the_update():
         model = build_model(spec, 12)
         before = [p.detach().clone() for p in model.parameters()]
         optimizer = torch.optim.SGD(param_groups(model, spec, [], 1.0, 0.1), lr=1.0)
-        image, labels = _batch()
-        _, ok = train_step(
-            model,
-            image,
-            labels,
-            optimizer,
-            torch.amp.GradScaler("cpu", enabled=False),
-            loss_fn(spec, W),
-            None,
-            grad_clip=clip,
-        )
+        _, ok = one_step(model, spec, optimizer, W, grad_clip=clip)
         assert ok
         step = torch.cat([(b - p.detach()).flatten() for b, p in zip(before, model.parameters())])
         results[clip] = step.norm().item()
@@ -254,3 +232,23 @@ def test_non_finite_loss_stops_with_epoch_and_step():
             **kw,
         )
     assert torch.equal(model.w, torch.ones(1))  # no step was taken on a non-finite loss
+
+
+def test_config_defaults_are_the_modules_constants():
+    """One source per paper constant: the config's defaults are the constants the code uses."""
+    from lascar_ref.config import TrainConfig
+    from lascar_ref.data import folds, preprocess
+    from lascar_ref.inference import OVERLAP, PATCH
+    from lascar_ref.losses import dice_ce, stage_losses, wall_mask, wall_weight
+
+    c = TrainConfig()
+    assert (c.lam, c.beta_la, c.beta_scar) == (
+        dice_ce.LAM,
+        stage_losses.BETA_LA,
+        stage_losses.BETA_SCAR,
+    )
+    assert (c.alpha_max, c.alpha_ramp_epochs) == (wall_weight.ALPHA_MAX, wall_weight.RAMP_EPOCHS)
+    assert (c.delta_in_mm, c.delta_out_mm) == (wall_mask.DELTA_IN_MM, wall_mask.DELTA_OUT_MM)
+    assert (c.patch, c.overlap, c.n_folds) == (PATCH, OVERLAP, folds.N_FOLDS)
+    assert (c.spacing_mm, c.size) == (preprocess.TARGET_SPACING_MM, preprocess.TARGET_SIZE)
+    assert preprocess.PreprocessConfig().spacing_mm == c.spacing_mm  # and preprocessing agrees

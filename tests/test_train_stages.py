@@ -239,7 +239,8 @@ def test_config_defaults_are_the_modules_constants():
     from lascar_ref.config import TrainConfig
     from lascar_ref.data import folds, preprocess
     from lascar_ref.inference import OVERLAP, PATCH
-    from lascar_ref.losses import dice_ce, stage_losses, wall_mask, wall_weight
+    from lascar_ref.losses import dice_ce, stage_losses, wall_weight
+    from lascar_ref.losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM
 
     c = TrainConfig()
     assert (c.lam, c.beta_la, c.beta_scar) == (
@@ -248,7 +249,7 @@ def test_config_defaults_are_the_modules_constants():
         stage_losses.BETA_SCAR,
     )
     assert (c.alpha_max, c.alpha_ramp_epochs) == (wall_weight.ALPHA_MAX, wall_weight.RAMP_EPOCHS)
-    assert (c.delta_in_mm, c.delta_out_mm) == (wall_mask.DELTA_IN_MM, wall_mask.DELTA_OUT_MM)
+    assert (c.delta_in_mm, c.delta_out_mm) == (DELTA_IN_MM, DELTA_OUT_MM)
     assert (c.patch, c.overlap, c.n_folds) == (PATCH, OVERLAP, folds.N_FOLDS)
     assert (c.spacing_mm, c.size) == (preprocess.TARGET_SPACING_MM, preprocess.TARGET_SIZE)
     assert preprocess.PreprocessConfig().spacing_mm == c.spacing_mm  # and preprocessing agrees

@@ -80,6 +80,12 @@ def main(argv=None) -> int:
         out_given = "out" in args
         out = Path(args.pop("out", make_config(preset).out))
         make_config(preset, **args, out=str(out), fold=(folds or [0])[0])  # validate options first
+        if (recipe or stage == "all") and args.get("init"):
+            raise ValueError(
+                "--init is for one stage; a chain initialises each stage from the previous"
+            )
+        if recipe and args.get("resume"):
+            raise ValueError("a recipe resumes by itself: re-run the same --recipe command")
         if recipe:
             run_folds(recipe, args, preset, out, folds if folds is not None else [0])
             return 0

@@ -87,3 +87,7 @@ def test_fold_all_needs_a_chain_and_a_valid_fold(tmp_path, capsys, tiny_train):
     assert "--fold 'x': expected a fold number or 'all'" in capsys.readouterr().err
     assert train.main(["--stage", "2", "--fold", "all", *tiny_cli(tiny_train)]) == 2
     assert "--fold all trains a chain of stages per fold" in capsys.readouterr().err
+    assert train.main(["--recipe", "B1", "--resume", "x.last.pt", *tiny_cli(tiny_train)]) == 2
+    assert "a recipe resumes by itself" in capsys.readouterr().err
+    assert train.main(["--stage", "all", "--init", "stage1.pt", *tiny_cli(tiny_train)]) == 2
+    assert "--init is for one stage" in capsys.readouterr().err

@@ -108,7 +108,7 @@ def fit(cfg: TrainConfig, say=print) -> dict:
         "best": run.stopper.best,
         "best_epoch": run.stopper.best_epoch,
         "epochs_run": epoch + 1 - start,
-        "complete": run.stopper.stop or epoch + 1 >= cfg.max_epochs,
+        "complete": run.complete(cfg, epoch),
         "paths": {k: str(v) for k, v in paths.items()},
     }
 

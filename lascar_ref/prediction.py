@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .data.orientation import from_ras, to_ras
-from .data.preprocess import crop_or_pad, resample
+from .data.preprocess import TARGET_SIZE, TARGET_SPACING_MM, crop_or_pad, resample
 from .inference import OVERLAP, PATCH, sliding_window_probs
 from .init_weights import read_weights
 from .losses import wall_mask
@@ -48,8 +48,8 @@ def load_predictor(
     path,
     device: torch.device,
     monai_structure: str = "scar",
-    monai_spacing=(0.625, 0.625, 2.5),
-    monai_size=(384, 256, 40),
+    monai_spacing=TARGET_SPACING_MM,
+    monai_size=TARGET_SIZE,
 ) -> Predictor:
     """A lascar_ref checkpoint (its own preprocessing) or a MONAI SwinUNETR state dict (one
     structure, `monai_structure`, at the paper's preprocessing)."""

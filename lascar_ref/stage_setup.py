@@ -66,9 +66,13 @@ class Run:
     def lrs(self) -> dict[str, float]:
         return {g["name"]: g["lr"] for g in self.optimizer.param_groups}
 
+    def complete(self, cfg: TrainConfig, epoch: int) -> bool:
+        """Training is over after `epoch`: early stopping fired or max_epochs is reached."""
+        return self.stopper.stop or epoch + 1 >= cfg.max_epochs
+
     def state(self, cfg: TrainConfig, epoch: int, alpha: float, record: dict) -> dict:
         """The checkpoint after `epoch`; complete once early stopping fired or max_epochs is hit."""
-        complete = self.stopper.stop or epoch + 1 >= cfg.max_epochs
+        complete = self.complete(cfg, epoch)
         arch = {"model": self.spec.model.__name__, "feature_size": cfg.feature_size}
         return training_state(
             stage=cfg.stage,

@@ -14,6 +14,8 @@ Recipes (paper Tables 2, 3): full = I -> II -> III; B1 = III from scratch; B2 = 
 from D_LA); B3 = II from scratch; B4 = II from scratch -> III. A recipe always writes
 OUT/fold{k}/ and OUT/recipe.json; `eval.py --summary RUNS` tabulates every recipe under RUNS.
 Five folds on five GPUs: five commands `--recipe R --fold k --out runs/R` (k = 0..4).
+One fold on N GPUs: `torchrun --nproc_per_node N train.py ...` (data parallel, effective batch
+N x --batch-size, lr as given; README "Several GPUs", docs/design.md §11).
 Without --data, a phantom dataset is generated once into --cache. --preset demo: a small model and
 phantom set for CPUs (minutes).
 """
@@ -25,6 +27,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from lascar_ref import distributed
 from lascar_ref.checkpoint import CheckpointError, load_checkpoint
 from lascar_ref.config import PRESETS, add_arguments, make_config
 from lascar_ref.data.nifti_io import DataError
@@ -73,6 +76,12 @@ def folds_of(args: dict, preset: str) -> list[int] | None:
 
 def main(argv=None) -> int:
     args = vars(parse(argv))
+    with distributed.start(args.get("device", "auto")):  # torchrun: join the process group
+        return run(args)
+
+
+def run(args: dict) -> int:
+    """train.py's work for parsed options; 2 on an error that names its cause."""
     stage, recipe, preset = args.pop("stage"), args.pop("recipe"), args.pop("preset")
     warnings.filterwarnings("always", message=".*fp16 on the CPU.*")
     try:

@@ -3,7 +3,8 @@
 
 A checkpoint is a dict of tensors and primitives only:
   {"format", "stage", "arch", "epoch", "complete", "loaded_groups", "model", "optimizer", "scaler",
-   "early_stopping", "alpha_t", "rng", "config", "metrics"}
+   "early_stopping", "alpha_t", "rng", "rng_by_rank", "config", "metrics"}
+("rng_by_rank": every torchrun rank's random streams, [rng] in one process; distributed.py.)
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash
 never leaves a half-written file in place of a good one and two writers never share a temporary.
 `load_checkpoint` uses torch.load(weights_only=True) (a pickle that would run code is refused),
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from .distributed import SINGLE, World, gather
 from .stopping import EarlyStopping
 
 FORMAT = "lascar_ref/1"
@@ -172,9 +174,21 @@ def training_state(
         "early_stopping": stopper.state(),
         "alpha_t": float(alpha_t),
         "rng": rng_state(gens, device),
+        "rng_by_rank": gather(rng_state(gens, device)),  # [rng] in one process
         "config": config,
         "metrics": {k: v for k, v in metrics.items() if isinstance(v, float)},
     }
+
+
+def check_world_size(state: dict, size: int, source: str) -> None:
+    """CheckpointError unless `state` was saved by `size` processes (torchrun's N; older files
+    without "rng_by_rank" were saved by one)."""
+    saved = len(state.get("rng_by_rank", [state["rng"]]))
+    if saved != size:
+        raise CheckpointError(
+            f"{source}: saved by {saved} process(es), resumed by {size}; resume with the same "
+            f"number of processes (torchrun --nproc_per_node {saved}; docs/design.md §11)"
+        )
 
 
 def restore_training_state(
@@ -187,6 +201,7 @@ def restore_training_state(
     device: torch.device,
     say=print,
     source: str = "checkpoint",
+    world: World = SINGLE,
 ) -> int:
     """Load model, optimizer, scaler, early stopping
     and every RNG from `state`; returns the next epoch.
@@ -201,10 +216,12 @@ def restore_training_state(
     stopper.best, stopper.best_epoch, stopper.bad_epochs = (
         state["early_stopping"][k] for k in ("best", "best_epoch", "bad_epochs")
     )
+    check_world_size(state, world.size, source)
+    rng = state.get("rng_by_rank", [state["rng"]])[world.rank]
     sampler, aug = gens
-    torch.set_rng_state(state["rng"]["torch_cpu"])
-    sampler.set_state(state["rng"]["sampler"])
-    aug.set_state(state["rng"]["augment"])
-    if device.type == "cuda" and state["rng"].get("torch_cuda"):
-        torch.cuda.set_rng_state_all(state["rng"]["torch_cuda"])
+    torch.set_rng_state(rng["torch_cpu"])
+    sampler.set_state(rng["sampler"])
+    aug.set_state(rng["augment"])
+    if device.type == "cuda" and rng.get("torch_cuda"):
+        torch.cuda.set_rng_state_all(rng["torch_cuda"])
     return state["epoch"] + 1

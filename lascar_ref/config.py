@@ -75,6 +75,8 @@ class TrainConfig:
     size: tuple[int, int, int] = src(TARGET_SIZE, "§4.1")
     feature_size: int = src(48, "§4.2 / docs/design.md §1")
     use_checkpoint: bool = src(False, "docs/design.md §1: gradient checkpointing of Swin blocks")
+    channels_last: bool = src(False, "docs/design.md §11: channels_last_3d memory (speed only)")
+    compile: bool = src(False, "docs/design.md §11: torch.compile of the model (speed only)")
     lam: float = src(LAM, "Eq. 1 / docs/design.md §3")
     beta_la: float = src(BETA_LA, "Eq. 5")
     beta_scar: float = src(BETA_SCAR, "Eq. 5")
@@ -170,6 +172,8 @@ OVERRIDABLE_ON_RESUME = {
     "progress",
     "cache",
     "data",
+    "channels_last",
+    "compile",
 }
 
 

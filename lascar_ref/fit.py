@@ -13,11 +13,13 @@ Tests: tests/test_train_resume.py, tests/test_train_e2e.py, tests/test_stage_pro
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from tqdm import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from . import distributed
+from .checkpoint import check_world_size, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .run_lock import RunLock, check_writable
 from .runtime import determinism, resolve_amp, resolve_device
@@ -35,17 +37,26 @@ def fit(cfg: TrainConfig, say=print) -> dict:
     """Train one stage. Returns {"best": best validation Dice, "best_epoch", "epochs_run",
     "complete" (early stopping fired or max_epochs reached), "paths": {"best", "last", "log"}}."""
     spec = STAGES[cfg.stage]
-    device = resolve_device(cfg.device)
+    world = distributed.current()
+    say = distributed.main_say(say, world)
+    progress = cfg.progress and world.main
+    device = distributed.rank_device(resolve_device(cfg.device), world)
     amp_dtype = resolve_amp(cfg.amp, device)
     paths = stage_paths(cfg.out, cfg.stage)
     resume = load_checkpoint(cfg.resume, (cfg.stage,), schema="resume") if cfg.resume else None
+    if resume:
+        check_world_size(resume, world.size, cfg.resume)
     init = load_init(cfg) if cfg.init and not resume else None
-    check_writable(cfg.out)
-    with RunLock(cfg.out, say), determinism(cfg.deterministic, device):
-        train_pre, val_pre = fold_cases(cfg, spec.task, cfg.stage, say)
+    with contextlib.ExitStack() as held:
+        distributed.main_only(lambda: _take_out_folder(cfg, say, held), world)
+        held.enter_context(determinism(cfg.deterministic, device))
+        train_pre, val_pre = distributed.main_first(
+            lambda: fold_cases(cfg, spec.task, cfg.stage, say), world
+        )
         train = [to_device(p, spec.target, device) for p in train_pre]
         val = [to_device(p, spec.target, device) for p in val_pre]
-        run, start = setup_run(cfg, spec, device, amp_dtype, init, resume, say)
+        run, start = setup_run(cfg, spec, device, amp_dtype, init, resume, say, world)
+        trained = distributed.wrap(run.model, device, world)  # DDP under torchrun
         start_record = {
             "event": "start",
             "stage": cfg.stage,
@@ -59,20 +70,20 @@ def fit(cfg: TrainConfig, say=print) -> dict:
             "frozen": run.frozen,
             "new": [g for g in spec.groups if g not in run.loaded],
             "lr": run.lrs(),
+            "world_size": world.size,
         }
         say(start_line(start_record))
-        log_record(paths["log"], start_record)
+        if world.main:
+            log_record(paths["log"], start_record)
 
         budget, state, epoch = NonFiniteBudget.for_amp(amp_dtype), None, start - 1
         epochs = range(start, cfg.max_epochs)
-        for epoch in tqdm(
-            epochs, desc=f"stage {cfg.stage}", unit="epoch", disable=not cfg.progress
-        ):
+        for epoch in tqdm(epochs, desc=f"stage {cfg.stage}", unit="epoch", disable=not progress):
             if run.stopper.stop:
                 break
             t0 = time.perf_counter()
             alpha = alpha_t(spec, epoch, cfg.alpha_max, cfg.alpha_ramp_epochs)
-            terms = train_epoch(run, train, cfg, amp_dtype, alpha, epoch, budget)
+            terms = train_epoch(trained, run, train, cfg, amp_dtype, alpha, epoch, budget, world)
             record = {
                 "stage": cfg.stage,
                 "epoch": epoch,
@@ -92,18 +103,22 @@ def fit(cfg: TrainConfig, say=print) -> dict:
                         sw_batch_size=cfg.sw_batch_size,
                         spacing_mm=cfg.spacing_mm,
                         amp_dtype=amp_dtype,
+                        world=world,
                     )
                 )
                 improved = run.stopper.update(record["val_dice"], epoch)
+                improved, run.stopper = distributed.broadcast((improved, run.stopper))
             record["seconds"] = time.perf_counter() - t0
-            state = run.state(cfg, epoch, alpha, record)
-            if improved:
-                save_checkpoint(state, paths["best"])
-            save_checkpoint(state, paths["last"])
-            log_record(paths["log"], record)
-            (tqdm.write if cfg.progress else say)(epoch_line(record))
-        if state is not None and not paths["best"].exists():  # no validation ran in this run
+            state = run.state(cfg, epoch, alpha, record)  # every rank: gathers their RNG states
+            if world.main:
+                if improved:
+                    save_checkpoint(state, paths["best"])
+                save_checkpoint(state, paths["last"])
+                log_record(paths["log"], record)
+            (tqdm.write if progress else say)(epoch_line(record))
+        if world.main and state is not None and not paths["best"].exists():  # no validation ran
             save_checkpoint(state, paths["best"])
+        distributed.barrier()  # the files are written before any rank goes on
     return {
         "best": run.stopper.best,
         "best_epoch": run.stopper.best_epoch,
@@ -113,13 +128,28 @@ def fit(cfg: TrainConfig, say=print) -> dict:
     }
 
 
+def _take_out_folder(cfg: TrainConfig, say, held: contextlib.ExitStack) -> None:
+    """Check that --out is writable and hold its lock for the run (rank 0 only under torchrun)."""
+    check_writable(cfg.out)
+    held.enter_context(RunLock(cfg.out, say))
+
+
 def train_epoch(
-    run: Run, cases, cfg: TrainConfig, amp_dtype, alpha: float, epoch: int, budget: NonFiniteBudget
+    trained,
+    run: Run,
+    cases,
+    cfg: TrainConfig,
+    amp_dtype,
+    alpha: float,
+    epoch: int,
+    budget: NonFiniteBudget,
+    world: distributed.World,
 ) -> dict[str, float]:
-    """One epoch of the stage's loss at this epoch's alpha(t); the mean of every loss term."""
+    """One epoch of the stage's loss at this epoch's alpha(t) on `trained` (run.model, or its
+    DDP wrapper); the mean of every loss term (over the ranks under torchrun)."""
     weights = LossWeights(cfg.lam, cfg.beta_la, cfg.beta_scar, alpha)
-    return run_epoch(
-        run.model,
+    terms = run_epoch(
+        trained,
         cases,
         run.optimizer,
         run.scaler,
@@ -133,5 +163,7 @@ def train_epoch(
         budget=budget,
         grad_clip=cfg.grad_clip,
         where=f"stage {cfg.stage}, epoch {epoch}",
-        progress=cfg.progress,
+        progress=cfg.progress and world.main,
+        world=world,
     )
+    return distributed.mean_over_ranks(terms)

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import distributed
 from .checkpoint import load_checkpoint
 from .config import OVERRIDABLE_ON_RESUME, TrainConfig, make_config
 from .fit import fit
@@ -74,6 +75,7 @@ def run_chain(
     steps: tuple[Step, ...], values: dict, preset: str, out: Path, say=print
 ) -> list[dict]:
     """Train each step into `out` (skip complete stages, resume partial ones); fit results."""
+    say = distributed.main_say(say, distributed.current())
     results = []
     for step in steps:
         status = stage_status(out, step.stage)
@@ -114,9 +116,12 @@ def write_manifest(out: Path, recipe: str, preset: str, folds: list[int], n_fold
 def run_folds(
     recipe: str, values: dict, preset: str, out: Path, folds: list[int], say=print
 ) -> None:
-    """The recipe's chain for each fold, into out/fold{k}/, one after another."""
+    """The recipe's chain for each fold, into out/fold{k}/, one after another (under torchrun
+    every rank runs it; rank 0 writes and speaks)."""
     n_folds = values.get("n_folds", make_config(preset).n_folds)
-    write_manifest(out, recipe, preset, folds, n_folds)
+    world = distributed.current()
+    say = distributed.main_say(say, world)
+    distributed.main_only(lambda: write_manifest(out, recipe, preset, folds, n_folds), world)
     for k in folds:
         say(f"== recipe {recipe}, fold {k} of {n_folds}: {out / f'fold{k}'}")
         run_chain(RECIPES[recipe], {**values, "fold": k}, preset, out / f"fold{k}", say)

@@ -19,7 +19,9 @@ import torch
 
 from .checkpoint import CheckpointError, restore_training_state, training_state
 from .config import TrainConfig, config_dict
+from .distributed import SINGLE, World, augment_seed
 from .init_weights import WeightsFile, apply_weights, read_weights
+from .speed import apply_speed_options
 from .stage_table import StageSpec, build_model, freeze, param_groups
 from .stopping import EarlyStopping
 
@@ -71,7 +73,8 @@ class Run:
         return self.stopper.stop or epoch + 1 >= cfg.max_epochs
 
     def state(self, cfg: TrainConfig, epoch: int, alpha: float, record: dict) -> dict:
-        """The checkpoint after `epoch`; complete once early stopping fired or max_epochs is hit."""
+        """The checkpoint after `epoch`; complete once early stopping fired or max_epochs is hit.
+        Under torchrun every rank must call it (the ranks' RNG states are gathered)."""
         complete = self.complete(cfg, epoch)
         arch = {"model": self.spec.model.__name__, "feature_size": cfg.feature_size}
         return training_state(
@@ -100,8 +103,10 @@ def setup_run(
     init: dict | None,
     resume: dict | None,
     say=print,
+    world: World = SINGLE,
 ) -> tuple[Run, int]:
-    """(the run, the first epoch to train): fresh, initialised from `init`, or resumed."""
+    """(the run, the first epoch to train): fresh, initialised from `init`, or resumed; under
+    torchrun (`world`) each rank restores its own random streams from the checkpoint."""
     torch.manual_seed(cfg.seed)
     model = build_model(spec, cfg.feature_size, cfg.use_checkpoint)
     loaded = []
@@ -112,10 +117,14 @@ def setup_run(
         say(f"init from {report}")
     frozen = freeze(model, spec, loaded)
     model.to(device)
+    apply_speed_options(model, cfg.channels_last, cfg.compile)
     groups = param_groups(model, spec, loaded, cfg.lr, cfg.pretrained_lr_scale)
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
-    gens = (torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1))
+    gens = (  # the sampler is shared by all ranks, augmentation is rank-seeded (distributed.py)
+        torch.Generator().manual_seed(cfg.seed),
+        torch.Generator().manual_seed(augment_seed(cfg.seed, world.rank)),
+    )
     run = Run(
         spec,
         model,
@@ -130,7 +139,7 @@ def setup_run(
     if not resume:
         return run, 0
     start = restore_training_state(
-        resume, model, optimizer, scaler, run.stopper, gens, device, say, cfg.resume
+        resume, model, optimizer, scaler, run.stopper, gens, device, say, cfg.resume, world
     )
     say(f"resumed from {cfg.resume} at epoch {start}")
     return run, start

@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from .augment import augment
+from .distributed import SINGLE, World, all_true, gather, shard_batches
 from .inference import sliding_window_probs
 from .labels import channel
 from .metrics import case_metrics
@@ -48,7 +49,7 @@ def train_step(
     ):
         outputs = model(image)
     terms = loss_fn(outputs, labels)  # float32: the losses leave autocast themselves
-    if not torch.isfinite(terms["loss"]):
+    if not all_true(bool(torch.isfinite(terms["loss"]))):  # under torchrun: every rank skips
         return {k: float(v.detach()) for k, v in terms.items()}, False
     scaler.scale(terms["loss"]).backward()
     if grad_clip > 0:
@@ -84,11 +85,13 @@ def run_epoch(
     grad_clip: float = 0.0,
     where: str = "",
     progress: bool = True,
+    world: World = SINGLE,
 ) -> dict[str, float]:
     """Train one epoch; returns the mean of every loss term over the finite steps.
-    gens = (sampler, augment) generators; `where` ("stage 2, epoch 7") names errors."""
+    gens = (sampler, augment) generators; `where` ("stage 2, epoch 7") names errors. Under
+    torchrun (`world`), this rank trains on its share of the epoch's order (shard_batches)."""
     sampler, aug = gens
-    order = epoch_order(len(cases), steps, sampler)
+    order = shard_batches(epoch_order(len(cases), steps, sampler), batch_size, world)
     sums, count = {}, 0
     bar = tqdm(
         range(0, len(order), batch_size), desc=where, unit="step", disable=not progress, leave=False
@@ -116,7 +119,6 @@ def run_epoch(
     return {k: v / max(count, 1) for k, v in sums.items()}
 
 
-@torch.no_grad()
 def validate(
     model,
     cases: list[CaseTensors],
@@ -127,12 +129,45 @@ def validate(
     sw_batch_size: int,
     spacing_mm,
     amp_dtype,
+    world: World = SINGLE,
 ) -> dict[str, float]:
     """Mean Dice / HD / ASD (challenge) per output structure over whole validation volumes
-    (preprocessed grid); "val_dice" is the stage's early-stopping value."""
+    (preprocessed grid); "val_dice" is the stage's early-stopping value. Under torchrun (`world`)
+    rank r scores cases r, r + N, ...; the rows of all ranks are gathered in case order, so the
+    means equal one process's exactly."""
+    mine = list(range(world.rank, len(cases), world.size))
+    rows = validation_rows(
+        model,
+        [cases[i] for i in mine],
+        spec,
+        patch=patch,
+        overlap=overlap,
+        sw_batch_size=sw_batch_size,
+        spacing_mm=spacing_mm,
+        amp_dtype=amp_dtype,
+    )
+    indexed = sorted(
+        (i, row) for part in gather(list(zip(mine, rows, strict=True))) for i, row in part
+    )
+    return summarise_validation([row for _, row in indexed], spec)
+
+
+@torch.no_grad()
+def validation_rows(
+    model,
+    cases: list[CaseTensors],
+    spec: StageSpec,
+    *,
+    patch,
+    overlap: float,
+    sw_batch_size: int,
+    spacing_mm,
+    amp_dtype,
+) -> list[dict[str, dict[str, float]]]:
+    """Per case: {output name: case_metrics(...)} on the whole preprocessed volume."""
     model.eval()
     predict = predict_logits(model, spec)
-    per = {name: [] for name in spec.outputs}
+    rows = []
     for case in cases:
         device = case.image.device
         with torch.autocast(
@@ -142,14 +177,24 @@ def validate(
                 case.image, predict, patch, overlap, sw_batch_size, progress=False
             )
         masks = (probs[0] > 0.5).cpu().numpy()  # (K, X, Y, Z)
-        for k, name in enumerate(spec.outputs):
-            gt = case.labels[0, channel(name)].cpu().numpy() > 0.5
-            per[name].append(case_metrics(masks[k], gt, spacing_mm))
+        rows.append(
+            {
+                name: case_metrics(
+                    masks[k], case.labels[0, channel(name)].cpu().numpy() > 0.5, spacing_mm
+                )
+                for k, name in enumerate(spec.outputs)
+            }
+        )
     model.train()
+    return rows
+
+
+def summarise_validation(rows: list[dict[str, dict[str, float]]], spec: StageSpec) -> dict:
+    """Means over cases of Dice / HD / ASD per output (NaN rows left out) and "val_dice"."""
     out = {}
-    for name, rows in per.items():
+    for name in spec.outputs:
         for metric in ("dice", "hd", "asd"):
-            values = [r[metric] for r in rows if not math.isnan(r[metric])]
+            values = [r[name][metric] for r in rows if not math.isnan(r[name][metric])]
             out[f"val_{name}_{metric}"] = float(np.mean(values)) if values else math.nan
     out["val_dice"] = out[f"val_{spec.target}_dice"]
     return out

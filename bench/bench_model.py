@@ -1,12 +1,15 @@
 """Forward+backward time and peak memory: our SwinUNETR vs MONAI's, same weights, same input.
 
     python bench/bench_model.py [--device cpu|cuda] [--shapes 64x64x32 224x192x32] [--repeats 3]
+        [--impls monai ours explicit ours-cl ours-compile ours-cl-compile]
 
 Each (implementation, shape) runs in a fresh subprocess so that CPU peak memory is the peak RSS
 increase over the process after model creation (resource.ru_maxrss); on CUDA it is
 torch.cuda.max_memory_allocated. CUDA runs use bf16 autocast. Prints absolute figures and the
-ratios ours / MONAI (target at 224x192x32: time <= 0.9x and memory <= 1.0x on CPU; time <= 0.7x
-on a GPU). Figures are recorded in bench/README.md.
+ratios ours / MONAI (targets at 224x192x32: time <= 1.0x on CPU; time <= 0.6x on a GPU).
+ours-cl / ours-compile / ours-cl-compile add --channels-last / --compile (speed.py; compile time
+is spent in the warm-up, not timed) and report max |output - eager default output| in fp32 on the
+same weights and input. Figures are recorded in bench/README.md.
 """
 
 from __future__ import annotations
@@ -37,6 +40,20 @@ def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> di
     X, Y, Z = (int(s) for s in shape.split("x"))
     x = torch.randn(1, 1, X, Y, Z, device=device)
     cuda = device.startswith("cuda")
+    parity = None
+    if impl.startswith("ours-"):
+        import copy
+
+        from lascar_ref.speed import apply_speed_options
+
+        eager = copy.deepcopy(model)
+        apply_speed_options(model, channels_last="cl" in impl, compile="compile" in impl)
+        tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+        with torch.no_grad():
+            parity = float((model(x) - eager(x)).abs().max())  # fp32, same weights
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+        del eager
 
     def step():
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
@@ -47,7 +64,8 @@ def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> di
             torch.cuda.synchronize()
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    step()  # warm-up (allocator, kernels)
+    step()  # warm-up (allocator, kernels; compilation)
+    step()
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     times = []
@@ -59,7 +77,13 @@ def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> di
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
-    return {"impl": impl, "shape": shape, "seconds": min(times), "peak_mb": peak_mb}
+    return {
+        "impl": impl,
+        "shape": shape,
+        "seconds": min(times),
+        "peak_mb": peak_mb,
+        "parity": parity,
+    }
 
 
 def main() -> None:
@@ -71,7 +95,10 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
-        "--impls", nargs="+", default=["monai", "ours"], help="monai, ours (SDPA), explicit"
+        "--impls",
+        nargs="+",
+        default=["monai", "ours"],
+        help="monai, ours (SDPA), explicit, ours-cl, ours-compile, ours-cl-compile",
     )
     p.add_argument("--worker", nargs=2, metavar=("IMPL", "SHAPE"), help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -89,7 +116,7 @@ def main() -> None:
             else f", {a.threads} threads"
         )
     )
-    print(f"{'shape':>12} {'impl':>6} {'fwd+bwd s':>10} {'peak MB':>9}")
+    print(f"{'shape':>12} {'impl':>15} {'fwd+bwd s':>10} {'peak MB':>9}")
     for shape in a.shapes:
         res = {}
         for impl in a.impls:
@@ -109,10 +136,14 @@ def main() -> None:
                 ],
                 capture_output=True,
                 text=True,
-                check=True,
             )
+            if out.returncode:
+                print(f"{shape:>12} {impl:>15} failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
             res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{shape:>12} {impl:>6} {res[impl]['seconds']:10.3f} {res[impl]['peak_mb']:9.0f}")
+            r = res[impl]
+            parity = "" if r["parity"] is None else f"  fp32 max|diff| vs eager {r['parity']:.1e}"
+            print(f"{shape:>12} {impl:>15} {r['seconds']:10.3f} {r['peak_mb']:9.0f}{parity}")
         for impl in (i for i in a.impls if i != "monai" and "monai" in res):
             print(
                 f"{shape:>12}  ratio {impl}/MONAI: "

@@ -3,9 +3,11 @@ at the demo preset and at the paper size, next to MONAI's
 SwinUNETR forward+backward on the same input in the same run.
 
     python bench/bench_train.py [--device cpu|cuda] [--sizes demo paper] [--steps 3]
+        [--options none channels_last compile channels_last+compile]
 
 Paper size: patch 224x192x32 from a 384x256x40 volume, feature size 48. Demo: patch 64x64x32 from
-64x64x32, feature size 12. CUDA uses bf16 autocast. Figures are recorded in bench/README.md.
+64x64x32, feature size 12. CUDA uses bf16 autocast. --options: the speed options of the model
+(speed.py), each timed after two untimed warm-up steps (compilation). Figures: bench/README.md.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ import torch
 from lascar_ref.augment import augment, foreground_indices
 from lascar_ref.config import make_config
 from lascar_ref.runtime import resolve_amp
+from lascar_ref.speed import apply_speed_options
 from lascar_ref.stage_table import STAGES, LossWeights, build_model, loss_fn, param_groups
 from lascar_ref.trainer import train_step
 
 SIZES = {"demo": dict(preset="demo"), "paper": dict(preset="paper")}
 
 
-def bench(name: str, device: torch.device, steps: int) -> str:
+def bench(name: str, device: torch.device, steps: int, options: str = "none") -> str:
     cfg = make_config(SIZES[name]["preset"], stage=2, device=str(device))
     amp = resolve_amp("auto", device)
     spec = STAGES[2]
     model = build_model(spec, cfg.feature_size).to(device)
+    apply_speed_options(model, "channels_last" in options, "compile" in options)
     optimizer = torch.optim.AdamW(
         param_groups(model, spec, ["E", "D_LA"], cfg.lr, cfg.pretrained_lr_scale), lr=cfg.lr
     )
@@ -59,6 +63,7 @@ def bench(name: str, device: torch.device, steps: int) -> str:
 
     def rate(fn):
         fn()
+        fn()
         if cuda:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -70,7 +75,7 @@ def bench(name: str, device: torch.device, steps: int) -> str:
 
     r_ours, r_theirs = rate(ours), rate(theirs)
     return (
-        f"{name:>6}: Stage II step (dual model + augmentation) {r_ours:.3f} steps/s; "
+        f"{name:>6} [{options}]: Stage II step (dual model + augmentation) {r_ours:.3f} steps/s; "
         f"MONAI SwinUNETR fwd+bwd {r_theirs:.3f} /s (single decoder, no augmentation)"
     )
 
@@ -83,6 +88,12 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", default=["demo", "paper"], choices=sorted(SIZES))
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--options",
+        nargs="+",
+        default=["none"],
+        choices=["none", "channels_last", "compile", "channels_last+compile"],
+    )
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     device = torch.device(a.device)
@@ -95,7 +106,8 @@ def main() -> None:
         )
     )
     for name in a.sizes:
-        print(bench(name, device, a.steps))
+        for options in a.options:
+            print(bench(name, device, a.steps, options), flush=True)
 
 
 if __name__ == "__main__":

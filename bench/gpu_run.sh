@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# One prepared device run: GPU correctness checks, then GPU benchmarks; everything to $OUT/gpu_notes.txt.
-# Needs the wheels of monai 1.6.1 and nibabel in .whl/ (see bench/README.md).
+# One prepared device run (about 9 minutes on an H200): GPU correctness checks, a profile of the
+# model at 224x192x32, then the benchmarks with the speed options; everything to
+# $OUT/gpu_notes.txt. Needs the wheels of monai 1.6.1 and nibabel in .whl/ (bench/README.md):
+#   run(command="bash bench/gpu_run.sh", carry=[".whl"], timeout_s=600)
 set -o pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
 notes=${OUT:-.}/gpu_notes.txt
 {
+  date -u
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  python3 bench/gpu_check.py
-  python3 -m pytest -q -p no:cacheprovider tests/test_table1_params.py -k cuda
-  python3 bench/bench_model.py --device cuda --shapes 64x64x32 224x192x32 --repeats 5
-  python3 bench/bench_augment.py --device cuda --samples 20
-  python3 bench/bench_inference.py --device cuda
-  python3 bench/bench_train.py --device cuda --steps 5
+  timeout 60 python3 bench/gpu_check.py
+  timeout 60 python3 bench/profile_model.py --device cuda --shape 224x192x32
+  timeout 200 python3 bench/bench_model.py --device cuda --shapes 224x192x32 --repeats 10 \
+    --impls monai ours ours-cl ours-compile ours-cl-compile
+  timeout 140 python3 bench/bench_train.py --device cuda --sizes paper --steps 20 \
+    --options none channels_last compile
+  timeout 60 python3 bench/bench_predict.py --device cuda
 } 2>&1 | tee "$notes"

@@ -1,17 +1,23 @@
 """Synthetic LGE phantoms in the LAScarQS layout — docs/design.md §7.
 
-Intensity model (arbitrary units before scaling; anatomy from phantom_anatomy.py):
+Intensity model (arbitrary units before scaling; anatomy from phantom_anatomy.py, every knob a
+field of phantom_style.PhantomStyle):
   lung 0.08 | surrounding tissue 0.55 | nulled LV myocardium 0.15 | healthy LA wall 0.35 |
-  fat 0.85 | blood (LA, veins, LV, aorta) 1.0 x U(0.95, 1.05) per structure | scar U(1.25, 1.45).
-The LA blood pool is only modestly brighter than its surroundings and the LV and aorta touching
-it are as bright, so no global threshold segments the LA: a network must learn shape.
-Then: 5% smooth texture, partial volume (Gaussian PSF, sigma 0.6 mm in-plane and 1.0 mm across
-slices), a multiplicative bias field exp(sum of random 1st/2nd-order terms, |c| <= 0.15), Rician
-noise |I + n1 + i n2| with sigma U(0.04, 0.07), and scaling to int16 (x 400).
+  fat U(fat_intensity) | blood U(blood_gain) per structure, times a smooth swirl
+  (1 + blood_heterogeneity x field) and brighter near the vein ostia (inflow) |
+  scar U(scar_intensity) | scar-like confounders (aortic wall, mitral annulus, LV myocardium
+  patches, vertebral body) U(aortic_wall), U(annulus), U(annulus), U(spine).
+The LA blood pool is only modestly brighter than its surroundings, uneven, and touches equally
+bright chambers and vessels, so no global threshold segments it (realism.py measures how well
+one does); scar-bright structures lie outside the wall, so an intensity rule finds false scar.
+Then: smooth tissue texture, partial volume (Gaussian PSF, sigma 0.6 mm in-plane; slice profile
+FWHM slice_fwhm_factor x the slice spacing), coil shading (posterior darker by exp(-g)) times a
+random 1st/2nd-order bias field (|c| <= bias), Rician noise |I + n1 + i n2| with sigma
+U(noise_sigma), and scaling to int16 (x 400).
 Files: enhanced (int16), atriumSegImgMO (LA = 420, uint16), scarSegImgM (0/1, uint8, Task 1
 only); anisotropic voxels (default 0.625 x 0.625 x 2.5 mm, 576 x 576 x 44). Task 2 holds every
 Task 1 scan (at shuffled indices) plus LA-only scans. Same seed -> byte-identical files.
-Tests: tests/test_data_phantom.py; benchmark: bench/bench_data.py
+Tests: tests/test_data_phantom.py, tests/test_data_realism.py; benchmark: bench/bench_data.py
 """
 
 from __future__ import annotations
@@ -23,42 +29,54 @@ from scipy import ndimage
 
 from .layout import IMAGE, LA, SCAR
 from .nifti_io import write_volume
-from .phantom_anatomy import make_anatomy
+from .phantom_anatomy import make_anatomy, smooth_field
+from .phantom_style import DEFAULT_STYLE, PhantomStyle
 
 REALISTIC_SHAPE = (576, 576, 44)
 REALISTIC_SPACING = (0.625, 0.625, 2.5)
 
 
 def make_phantom(
-    seed: int, shape=REALISTIC_SHAPE, spacing=REALISTIC_SPACING
+    seed: int, shape=REALISTIC_SHAPE, spacing=REALISTIC_SPACING, style: PhantomStyle = DEFAULT_STYLE
 ) -> dict[str, np.ndarray]:
-    """One phantom (X, Y, Z): {"image": int16, "la":
-    uint16 (0/420), "scar": uint8 (0/1, the annotation
-    with its label noise), "scar_true": bool (the enhanced scar), "wall": bool (the 2-3 mm LA wall),
-    "la_blood": bool (LA and the whole veins, labelled or not)}."""
+    """One phantom (X, Y, Z): {"image": int16, "la": uint16 (0/420), "scar": uint8 (0/1, the
+    annotation with its label noise), "scar_true": bool (the enhanced scar), "wall": bool (the
+    2-3 mm LA wall), "la_blood": bool (LA and the whole veins, labelled or not), "enhancing":
+    bool (scar-like confounders outside the wall)}."""
     rng = np.random.default_rng(seed)
-    a = make_anatomy(rng, shape, spacing)
+    a = make_anatomy(rng, shape, spacing, style)
     img = np.full(shape, 0.55, dtype=np.float32)
     img[a["lung"]] = 0.08
-    img[a["fat"]] = 0.85
+    img[a["fat"]] = rng.uniform(*style.fat_intensity)
     img[a["myo"]] = 0.15
     labelled, n = ndimage.label(a["blood"])
-    gains = np.concatenate([[1.0], rng.uniform(0.95, 1.05, n)]).astype(np.float32)
-    img[a["blood"]] = gains[labelled[a["blood"]]]
+    gains = np.concatenate([[1.0], rng.uniform(*style.blood_gain, n)]).astype(np.float32)
+    swirl = 1 + style.blood_heterogeneity * smooth_field(rng, shape, spacing, 8.0)
+    blood = gains[labelled] * swirl * (1 + style.inflow * a["inflow"])
+    img[a["blood"]] = blood[a["blood"]]
     img[a["wall"]] = 0.35
-    img[a["scar"]] = rng.uniform(1.25, 1.45)
-    texture = ndimage.gaussian_filter(
-        rng.standard_normal(shape).astype(np.float32), [2.0 / s for s in spacing]
+    levels = [
+        rng.uniform(*r) for r in (style.aortic_wall, style.annulus, style.annulus, style.spine)
+    ]
+    kind = a["enhancing_kind"]
+    img[a["enhancing"]] = np.asarray(levels, dtype=np.float32)[kind[a["enhancing"]] - 1]
+    img[a["scar"]] = rng.uniform(*style.scar_intensity) * (
+        1 + 0.1 * smooth_field(rng, shape, spacing, 2.0)[a["scar"]]
     )
-    img *= 1 + 0.05 * texture / (texture.std() + 1e-12)
-    img = ndimage.gaussian_filter(img, [0.6 / spacing[0], 0.6 / spacing[1], 1.0 / spacing[2]])
+    img *= 1 + style.texture * smooth_field(rng, shape, spacing, 2.0)
+    slice_sigma = style.slice_fwhm_factor * spacing[2] / 2.355
+    img = ndimage.gaussian_filter(
+        img, [0.6 / spacing[0], 0.6 / spacing[1], slice_sigma / spacing[2]]
+    )
     u, v, w = (
         np.linspace(-1, 1, n, dtype=np.float32).reshape([-1 if a == i else 1 for a in range(3)])
         for i, n in enumerate(shape)
     )
-    c = rng.uniform(-0.15, 0.15, 9)
+    c = rng.uniform(-style.bias, style.bias, 9)
+    shading = rng.uniform(0, style.coil_shading)
     img *= np.exp(
-        c[0] * u
+        -shading * (1 - u) / 2  # receive coil on the anterior chest (+x): posterior is darker
+        + c[0] * u
         + c[1] * v
         + c[2] * w
         + c[3] * u * v
@@ -68,7 +86,7 @@ def make_phantom(
         + c[7] * (v * v - 1 / 3)
         + c[8] * (w * w - 1 / 3)
     )
-    sigma = rng.uniform(0.04, 0.07)
+    sigma = rng.uniform(*style.noise_sigma)
     img = np.hypot(
         img + sigma * rng.standard_normal(shape, dtype=np.float32),
         sigma * rng.standard_normal(shape, dtype=np.float32),
@@ -80,6 +98,7 @@ def make_phantom(
         "scar_true": a["scar"],
         "wall": a["wall"],
         "la_blood": a["la_blood"],
+        "enhancing": a["enhancing"],
     }
 
 

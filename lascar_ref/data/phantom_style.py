@@ -1,0 +1,47 @@
+"""The knobs of the synthetic LGE phantoms: what makes real LGE hard, one parameter each —
+docs/design.md §7.
+
+`PhantomStyle()` (the default, "realistic") lands the realism statistics of realism.py inside the
+range of real LGE scans (CNR median <= 1.5, best-threshold LA Dice median <= 0.55, LA volume
+30-130 ml). Units: intensities in the
+arbitrary units of phantom.py before scaling to int16 (surrounding tissue 0.55); lengths in mm.
+Tests: tests/test_data_phantom.py, tests/test_data_realism.py
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PhantomStyle:
+    """One phantom generator's settings (every field is a modelled property of LGE MRI)."""
+
+    # anatomy
+    la_scale: tuple[float, float] = (0.72, 1.22)  # LA size factor U(a, b): volumes ~30-130 ml
+    vein_irregularity: float = 0.35  # relative radius change along a pulmonary vein
+    appendage_lobes: tuple[int, int] = (2, 4)  # lobes of the appendage, U{a..b}
+    # blood pool
+    blood_gain: tuple[float, float] = (0.9, 1.05)  # per-structure blood brightness U(a, b)
+    blood_heterogeneity: float = 0.15  # smooth +-relative swirl of the blood signal
+    inflow: float = 0.35  # relative brightening of blood near the vein ostia (inflow)
+    # scar (in the wall) and its annotation
+    scar_intensity: tuple[float, float] = (1.15, 1.45)
+    scar_coverage: float = 0.0  # threshold of the smooth field that keeps scar (lower: more)
+    scar_fragmentation_mm: float = 2.5  # scale of the field that breaks scar into patches
+    label_noise: float = 0.08  # target fraction of scar labels outside the wall band (Fig. 2)
+    # enhancing structures outside the LA wall (confounders)
+    fat_intensity: tuple[float, float] = (0.8, 1.2)  # epicardial fat (no fat suppression)
+    aortic_wall: tuple[float, float] = (1.1, 1.4)  # enhancing aortic wall, 1.5-2.5 mm
+    annulus: tuple[float, float] = (1.1, 1.4)  # mitral annulus: LV myocardium next to the LA
+    myocardial_patches: int = 2  # enhancing LV myocardium patches
+    spine: tuple[float, float] = (1.0, 1.3)  # vertebral body (marrow) posterior to the LA
+    # acquisition
+    coil_shading: float = 0.35  # posterior darkening exp(-g), g ~ U(0, coil_shading)
+    bias: float = 0.3  # |c| of the random 1st/2nd-order multiplicative bias field
+    noise_sigma: tuple[float, float] = (0.06, 0.10)  # Rician noise sigma U(a, b)
+    texture: float = 0.08  # relative smooth tissue texture
+    slice_fwhm_factor: float = 1.0  # slice profile FWHM as a multiple of the slice spacing
+
+
+DEFAULT_STYLE = PhantomStyle()

@@ -20,7 +20,7 @@ def phantom(request):
 
 def test_la_volume_in_ml(phantom):
     ml = (phantom["la"] > 0).sum() * np.prod(SPACING) / 1000
-    assert 40 <= ml <= 200
+    assert 30 <= ml <= 130  # real LGE: 32-126 ml (docs/design.md §7)
     assert set(np.unique(phantom["la"]).tolist()) == {0, 420}
 
 
@@ -39,15 +39,17 @@ def test_scar_in_the_wall_brighter_than_blood_with_label_noise(phantom):
     scar_true, label = phantom["scar_true"], phantom["scar"] > 0
     assert scar_true.any() and (scar_true & ~phantom["wall"]).sum() == 0
     img = phantom["image"].astype(float)
-    assert img[scar_true].mean() > 1.1 * img[la].mean()
+    # thin and fragmented, the scar loses contrast to partial volume (2.5 mm slices), as in real
+    # LGE; on average it stays brighter than the blood pool and far brighter than healthy wall
+    assert img[scar_true].mean() > img[la].mean()
+    assert img[scar_true].mean() > 1.5 * img[phantom["wall"] & ~scar_true].mean()
     noise = label & ~scar_true
     assert (noise & la).any() and (noise & ~la & ~phantom["wall"]).any()  # Fig. 2 annotation noise
     d_la = ndimage.distance_transform_edt(~la, sampling=SPACING)
     assert d_la[scar_true].max() <= 3.0  # true scar: in the wall around the labelled LA
-    band = wall_mask(
-        la, SPACING
-    )  # Eq. 6 (2.5 mm out) keeps most of it; the 2.5-3 mm rim and the noise fall out
-    assert (label & band).sum() >= 0.7 * label.sum()
+    band = wall_mask(la, SPACING)  # Eq. 6 holds all of the true scar, little of the noise
+    assert not (scar_true & ~band).any()
+    assert (noise & band).sum() <= 0.25 * noise.sum()
 
 
 def test_no_global_threshold_segments_the_la(phantom):

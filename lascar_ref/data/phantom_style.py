@@ -26,7 +26,7 @@ class PhantomStyle:
     blood_heterogeneity: float = 0.15  # smooth +-relative swirl of the blood signal
     inflow: float = 0.35  # relative brightening of blood near the vein ostia (inflow)
     # scar (in the wall) and its annotation
-    scar_intensity: tuple[float, float] = (1.15, 1.45)
+    scar_intensity: tuple[float, float] = (1.25, 1.5)
     scar_coverage: float = 0.0  # threshold of the smooth field that keeps scar (lower: more)
     scar_fragmentation_mm: float = 2.5  # scale of the field that breaks scar into patches
     label_noise: float = 0.08  # target fraction of scar labels outside the wall band (Fig. 2)

@@ -30,12 +30,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lascar_ref.checkpoint import load_checkpoint  # noqa: E402
+from lascar_ref.config import make_config  # noqa: E402
 from lascar_ref.data import read_volume, write_phantom_dataset  # noqa: E402
 from lascar_ref.evaluate import evaluate_checkpoint  # noqa: E402
 from lascar_ref.losses import wall_mask  # noqa: E402
 
 VARIANTS = {"ramp": [], "alpha0": ["--alpha-max", "0"]}
-DEMO_DATA = dict(n_task1=8, n_task2_only=8, shape=(96, 96, 24), spacing=(1.25, 1.25, 2.5))
+_DEMO = make_config("demo")
+DEMO_DATA = dict(  # the demo preset's phantom dataset, written once into OUT/data
+    n_task1=_DEMO.phantom_task1,
+    n_task2_only=_DEMO.phantom_task2_only,
+    shape=_DEMO.phantom_shape,
+    spacing=_DEMO.phantom_spacing,
+)
 
 
 def train(stage: int, out: Path, data: Path, seed: int, fold: int, extra: list[str]) -> None:

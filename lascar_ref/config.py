@@ -149,7 +149,7 @@ PRESETS = {
         spacing_mm=(1.875, 1.875, 2.5),
         size=(64, 64, 32),
         phantom_task1=8,
-        phantom_task2_only=8,
+        phantom_task2_only=16,
         phantom_shape=(96, 96, 24),
         phantom_spacing=(1.25, 1.25, 2.5),
         patience=8,
@@ -157,7 +157,7 @@ PRESETS = {
         sw_batch_size=2,
         cache=".cache/lascar_ref_demo",
         per_stage={
-            1: dict(max_epochs=5),
+            1: dict(max_epochs=10, steps_per_epoch=18),
             2: dict(max_epochs=6, steps_per_epoch=12, alpha_ramp_epochs=3),
             3: dict(max_epochs=6, steps_per_epoch=16),
         },

@@ -26,9 +26,9 @@ class PhantomStyle:
     blood_heterogeneity: float = 0.15  # smooth +-relative swirl of the blood signal
     inflow: float = 0.35  # relative brightening of blood near the vein ostia (inflow)
     # scar (in the wall) and its annotation
-    scar_intensity: tuple[float, float] = (1.25, 1.5)
-    scar_coverage: float = 0.0  # threshold of the smooth field that keeps scar (lower: more)
-    scar_fragmentation_mm: float = 2.5  # scale of the field that breaks scar into patches
+    scar_intensity: tuple[float, float] = (1.45, 1.75)  # after partial volume: IIR ~1.2-1.4
+    scar_coverage: float = -0.3  # threshold of the smooth field that keeps scar (lower: more)
+    scar_fragmentation_mm: float = 4.0  # scale of the field that breaks scar into patches
     label_noise: float = 0.08  # target fraction of scar labels outside the wall band (Fig. 2)
     # enhancing structures outside the LA wall (confounders)
     fat_intensity: tuple[float, float] = (0.8, 1.2)  # epicardial fat (no fat suppression)

@@ -146,8 +146,8 @@ PRESETS = {
     "demo": dict(
         feature_size=12,
         patch=(64, 64, 32),
-        spacing_mm=(1.875, 1.875, 2.5),
-        size=(64, 64, 32),
+        spacing_mm=(1.25, 1.25, 2.5),  # the phantoms' own grid: a 2-3 mm wall stays >= 2 voxels
+        size=(96, 96, 32),
         phantom_task1=8,
         phantom_task2_only=16,
         phantom_shape=(96, 96, 24),
@@ -158,8 +158,8 @@ PRESETS = {
         cache=".cache/lascar_ref_demo",
         per_stage={
             1: dict(max_epochs=10, steps_per_epoch=18),
-            2: dict(max_epochs=6, steps_per_epoch=12, alpha_ramp_epochs=3),
-            3: dict(max_epochs=6, steps_per_epoch=16),
+            2: dict(max_epochs=8, steps_per_epoch=12, alpha_ramp_epochs=3),
+            3: dict(max_epochs=8, steps_per_epoch=16),
         },
     ),
 }

@@ -32,10 +32,10 @@ class PhantomStyle:
     label_noise: float = 0.08  # target fraction of scar labels outside the wall band (Fig. 2)
     # enhancing structures outside the LA wall (confounders)
     fat_intensity: tuple[float, float] = (0.8, 1.2)  # epicardial fat (no fat suppression)
-    aortic_wall: tuple[float, float] = (1.1, 1.4)  # enhancing aortic wall, 1.5-2.5 mm
-    annulus: tuple[float, float] = (1.1, 1.4)  # mitral annulus: LV myocardium next to the LA
+    aortic_wall: tuple[float, float] = (1.3, 1.7)  # enhancing aortic wall, 1.5-2.5 mm
+    annulus: tuple[float, float] = (1.3, 1.7)  # mitral annulus: LV myocardium next to the LA
     myocardial_patches: int = 2  # enhancing LV myocardium patches
-    spine: tuple[float, float] = (1.0, 1.3)  # vertebral body (marrow) posterior to the LA
+    spine: tuple[float, float] = (1.2, 1.6)  # vertebral body (marrow) posterior to the LA
     # acquisition
     coil_shading: float = 0.35  # posterior darkening exp(-g), g ~ U(0, coil_shading)
     bias: float = 0.3  # |c| of the random 1st/2nd-order multiplicative bias field

@@ -3,13 +3,15 @@
 Neither changes the mathematics of the model (paper §3.1, Eq. 3-4); both are off by default.
 - `--channels-last`: the convolution weights and the network input use `channels_last_3d`
   memory (channels innermost, (B, X, Y, Z, C) in memory while the shape stays (B, C, X, Y, Z)),
-  which cuDNN's 3-D convolutions prefer on tensor-core GPUs. A forward pre-hook converts the
-  input, so callers, checkpoints and state-dict keys are unchanged. fp32 outputs equal the
-  default layout within 1e-5 (tests/test_speed_options.py).
+  the layout tensor-core convolutions work in. A forward pre-hook converts the input, so callers,
+  checkpoints and state-dict keys are unchanged. fp32 outputs equal the default layout within
+  1e-5 (tests/test_speed_options.py). Measured slower on an H200 (1.15x; cuDNN converts around
+  InstanceNorm, bench/README.md), so it stays off.
 - `--compile`: `nn.Module.compile()` compiles the module's forward in place (TorchInductor), so
   state-dict keys stay those of the eager model and checkpoints are interchangeable. The first
-  step pays the compilation (tens of seconds at the paper size); outputs and gradients equal eager
-  within 1e-5 in fp32.
+  epoch pays the compilation (about 2 minutes on an H200, training and validation graphs);
+  outputs and gradients equal eager within 1e-5 in fp32; 0.51x MONAI's forward+backward time on
+  an H200 (bench/README.md).
 Benchmark: bench/bench_model.py --impls ours ours-cl ours-compile, bench/bench_train.py --options.
 """
 

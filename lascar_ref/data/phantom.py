@@ -13,7 +13,8 @@ one does); scar-bright structures lie outside the wall, so an intensity rule fin
 Then: smooth tissue texture, partial volume (Gaussian PSF, sigma 0.6 mm in-plane; slice profile
 FWHM slice_fwhm_factor x the slice spacing), coil shading (posterior darker by exp(-g)) times a
 random 1st/2nd-order bias field (|c| <= bias), Rician noise |I + n1 + i n2| with sigma
-U(noise_sigma), and scaling to int16 (x 400).
+U(noise_sigma) at a 1.25 x 1.25 x 2.5 mm voxel, scaled to the grid's voxel volume (white noise:
+phantom_style.noise_sigma_for), and scaling to int16 (x 400).
 Files: enhanced (int16), atriumSegImgMO (LA = 420, uint16), scarSegImgM (0/1, uint8, Task 1
 only); anisotropic voxels (default 0.625 x 0.625 x 2.5 mm, 576 x 576 x 44). Task 2 holds every
 Task 1 scan (at shuffled indices) plus LA-only scans. Same seed -> byte-identical files.
@@ -30,7 +31,7 @@ from scipy import ndimage
 from .layout import IMAGE, LA, SCAR
 from .nifti_io import write_volume
 from .phantom_anatomy import make_anatomy, smooth_field
-from .phantom_style import DEFAULT_STYLE, PhantomStyle
+from .phantom_style import DEFAULT_STYLE, PhantomStyle, noise_sigma_for
 
 REALISTIC_SHAPE = (576, 576, 44)
 REALISTIC_SPACING = (0.625, 0.625, 2.5)
@@ -86,7 +87,7 @@ def make_phantom(
         + c[7] * (v * v - 1 / 3)
         + c[8] * (w * w - 1 / 3)
     )
-    sigma = rng.uniform(*style.noise_sigma)
+    sigma = rng.uniform(*noise_sigma_for(style, spacing))
     img = np.hypot(
         img + sigma * rng.standard_normal(shape, dtype=np.float32),
         sigma * rng.standard_normal(shape, dtype=np.float32),

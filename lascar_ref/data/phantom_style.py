@@ -5,6 +5,12 @@ docs/design.md §7.
 range of real LGE scans (CNR median <= 1.5, best-threshold LA Dice median <= 0.55, LA volume
 30-130 ml). Units: intensities in the
 arbitrary units of phantom.py before scaling to int16 (surrounding tissue 0.55); lengths in mm.
+Noise is white in space: `noise_sigma` is the per-voxel sigma at a voxel of `noise_voxel_mm3`
+(a typical LGE acquisition voxel, 1.25 x 1.25 x 2.5 mm); on another grid the sigma is scaled by
+sqrt(noise_voxel_mm3 / voxel volume), as averaging k voxels divides white noise by sqrt(k) (and
+a scanner's SNR at a fixed field of view and scan time grows as the square root of the voxel
+volume). The same phantom on a finer grid is therefore as hard, not easier — see
+`noise_sigma_for` and docs/design.md §7.
 Tests: tests/test_data_phantom.py, tests/test_data_realism.py
 """
 
@@ -39,9 +45,20 @@ class PhantomStyle:
     # acquisition
     coil_shading: float = 0.35  # posterior darkening exp(-g), g ~ U(0, coil_shading)
     bias: float = 0.3  # |c| of the random 1st/2nd-order multiplicative bias field
-    noise_sigma: tuple[float, float] = (0.06, 0.10)  # Rician noise sigma U(a, b)
+    noise_sigma: tuple[float, float] = (0.06, 0.10)  # Rician noise sigma U(a, b) at the voxel below
+    noise_voxel_mm3: float = (
+        1.25 * 1.25 * 2.5
+    )  # voxel volume at which noise_sigma holds (see below)
     texture: float = 0.08  # relative smooth tissue texture
     slice_fwhm_factor: float = 1.0  # slice profile FWHM as a multiple of the slice spacing
 
 
 DEFAULT_STYLE = PhantomStyle()
+
+
+def noise_sigma_for(style: PhantomStyle, spacing) -> tuple[float, float]:
+    """The Rician sigma range U(a, b) on a grid of this spacing (mm): `style.noise_sigma` scaled by
+    sqrt(style.noise_voxel_mm3 / voxel volume) (white noise, see the module docstring)."""
+    voxel = float(spacing[0]) * float(spacing[1]) * float(spacing[2])
+    k = (style.noise_voxel_mm3 / voxel) ** 0.5
+    return (style.noise_sigma[0] * k, style.noise_sigma[1] * k)

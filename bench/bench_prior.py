@@ -11,7 +11,9 @@ from each Stage II. Each Stage II and III checkpoint is evaluated on the fold's 
 ground-truth Eq. 6 wall band (computed from the ground-truth LA). Prints one line per run and the
 mean +- std over seeds x folds; results also go to OUT/prior.json. The outcome is recorded in
 bench/README.md as it comes out; nothing is tuned toward it. Re-running the command continues: a
-complete stage is skipped, an interrupted one resumed from its .last.pt.
+complete stage is skipped, an interrupted one resumed from its .last.pt, and one run under a
+shorter demo budget (epochs, patience) is extended to the current one by resuming it (the lr is
+constant, so this equals training the longer budget from the start).
 """
 
 from __future__ import annotations
@@ -52,8 +54,10 @@ def train(stage: int, out: Path, data: Path, seed: int, fold: int, extra: list[s
         return
     last = out / f"stage{stage}.last.pt"
     cmd = [sys.executable, str(ROOT / "train.py"), "--stage", str(stage), "--preset", "demo"]
-    if last.is_file():
-        cmd += ["--resume", str(last)]
+    if last.is_file():  # the demo's budget wins, so a run made under a shorter one is extended
+        budget = make_config("demo", stage=stage)
+        cmd += ["--resume", str(last), "--max-epochs", str(budget.max_epochs)]
+        cmd += ["--patience", str(budget.patience)]
     else:
         cmd += ["--data", str(data), "--seed", str(seed), "--fold", str(fold), "--n-folds", "2"]
         cmd += ["--out", str(out), "--cache", str(out.parents[2] / "cache"), *extra]

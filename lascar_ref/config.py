@@ -152,14 +152,14 @@ PRESETS = {
         phantom_task2_only=16,
         phantom_shape=(96, 96, 24),
         phantom_spacing=(1.25, 1.25, 2.5),
-        patience=8,
+        patience=16,  # >= every stage's epochs: each stage runs its whole budget (design §7)
         lr=1e-3,
         sw_batch_size=2,
         cache=".cache/lascar_ref_demo",
-        per_stage={
-            1: dict(max_epochs=10, steps_per_epoch=18),
+        per_stage={  # most of the ~13 min goes where the scar is learned: Stage III (design §7)
+            1: dict(max_epochs=8, steps_per_epoch=18),
             2: dict(max_epochs=8, steps_per_epoch=12, alpha_ramp_epochs=3),
-            3: dict(max_epochs=8, steps_per_epoch=16),
+            3: dict(max_epochs=16, steps_per_epoch=16),
         },
     ),
 }

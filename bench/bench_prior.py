@@ -48,14 +48,17 @@ DEMO_DATA = dict(  # the demo preset's phantom dataset, written once into OUT/da
 
 
 def train(stage: int, out: Path, data: Path, seed: int, fold: int, extra: list[str]) -> None:
-    """train.py for one stage unless its checkpoint says it is complete."""
+    """train.py for one stage unless its checkpoint says it is complete under the demo's budget."""
+    budget = make_config("demo", stage=stage)
     best = out / f"stage{stage}.pt"
-    if best.is_file() and load_checkpoint(best, schema="eval").get("complete"):
-        return
+    if best.is_file():
+        state = load_checkpoint(best, schema="eval")
+        ran = (state["config"]["max_epochs"], state["config"]["patience"])
+        if state.get("complete") and ran == (budget.max_epochs, budget.patience):
+            return
     last = out / f"stage{stage}.last.pt"
     cmd = [sys.executable, str(ROOT / "train.py"), "--stage", str(stage), "--preset", "demo"]
     if last.is_file():  # the demo's budget wins, so a run made under a shorter one is extended
-        budget = make_config("demo", stage=stage)
         cmd += ["--resume", str(last), "--max-epochs", str(budget.max_epochs)]
         cmd += ["--patience", str(budget.patience)]
     else:

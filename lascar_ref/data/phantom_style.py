@@ -45,10 +45,8 @@ class PhantomStyle:
     # acquisition
     coil_shading: float = 0.35  # posterior darkening exp(-g), g ~ U(0, coil_shading)
     bias: float = 0.3  # |c| of the random 1st/2nd-order multiplicative bias field
-    noise_sigma: tuple[float, float] = (0.06, 0.10)  # Rician noise sigma U(a, b) at the voxel below
-    noise_voxel_mm3: float = (
-        1.25 * 1.25 * 2.5
-    )  # voxel volume at which noise_sigma holds (see below)
+    noise_sigma: tuple[float, float] = (0.06, 0.10)  # Rician sigma U(a, b) at the voxel below
+    noise_voxel_mm3: float = 3.90625  # 1.25 x 1.25 x 2.5 mm: where noise_sigma holds (docstring)
     texture: float = 0.08  # relative smooth tissue texture
     slice_fwhm_factor: float = 1.0  # slice profile FWHM as a multiple of the slice spacing
 

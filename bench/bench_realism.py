@@ -32,7 +32,7 @@ SIZES = {
     "demo": (_DEMO.phantom_shape, _DEMO.phantom_spacing),
     "test": ((96, 96, 32), (2.0, 2.0, 2.5)),  # tests/test_data_realism.py
 }
-TARGETS = (  # (statistic, how the medians / ranges are judged, test)
+TARGETS = (  # (the target as the issue states it, test on the per-scan statistics)
     ("CNR median <= 1.5", lambda rows: np.median([r["cnr"] for r in rows]) <= 1.5),
     (
         "threshold Dice median <= 0.55",

@@ -21,13 +21,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from lascar_ref.checkpoint import CheckpointError
 from lascar_ref.config import PRESETS
-from lascar_ref.data.nifti_io import DataError
-from lascar_ref.evaluate import evaluate_checkpoint, init_chain
+from lascar_ref.errors import CheckpointError, DataError
+from lascar_ref.evaluation.evaluate import evaluate_checkpoint, init_chain
+from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
+from lascar_ref.evaluation.tables import table2
 from lascar_ref.stage_table import STAGES
-from lascar_ref.summary import render, summarize_runs, write_summary
-from lascar_ref.tables import table2
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -81,7 +80,7 @@ def main(argv=None) -> int:
     a = parse(argv)
     try:
         if a.figures:
-            from lascar_ref.figures import require_matplotlib
+            from lascar_ref.evaluation.figures import require_matplotlib
 
             require_matplotlib()
         if a.summary:
@@ -109,7 +108,7 @@ def main(argv=None) -> int:
                 f"predictions and metrics in {out}/"
             )
         if a.figures:
-            from lascar_ref.figures import case_figures, training_curves
+            from lascar_ref.evaluation.figures import case_figures, training_curves
 
             written = case_figures(chain, Path(a.out), overrides)
             written += [

@@ -28,12 +28,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lascar_ref.checkpoint import CheckpointError
 from lascar_ref.data import read_volume, write_volume
-from lascar_ref.data.nifti_io import DataError
-from lascar_ref.predict_inputs import expand_checkpoints, find_scans
-from lascar_ref.prediction import load_predictor, predict_scan, scan_summary
-from lascar_ref.runtime import resolve_device
+from lascar_ref.errors import CheckpointError, DataError
+from lascar_ref.inference.inputs import expand_checkpoints, find_scans
+from lascar_ref.inference.whole_scan import load_predictor, predict_scan, scan_summary
+from lascar_ref.runtime.device import resolve_device
 
 
 def parse(argv=None) -> argparse.Namespace:

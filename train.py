@@ -27,13 +27,13 @@ import sys
 import warnings
 from pathlib import Path
 
-from lascar_ref import distributed
-from lascar_ref.checkpoint import CheckpointError, load_checkpoint
+from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.config import PRESETS, add_arguments, make_config
-from lascar_ref.data.nifti_io import DataError
-from lascar_ref.fit import fit
-from lascar_ref.recipes import RECIPES, resume_config, run_chain, run_folds
-from lascar_ref.trainer import TrainingError
+from lascar_ref.errors import CheckpointError, DataError, TrainingError
+from lascar_ref.recipe_table import RECIPES
+from lascar_ref.runtime import distributed
+from lascar_ref.training.fit import fit
+from lascar_ref.training.recipes import resume_config, run_chain, run_folds
 
 
 def parse(argv=None) -> argparse.Namespace:

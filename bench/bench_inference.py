@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from lascar_ref.inference import sliding_window_probs
+from lascar_ref.inference.sliding_window import sliding_window_probs
 from lascar_ref.models import SwinUNETR
 
 

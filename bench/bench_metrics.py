@@ -3,8 +3,8 @@
     python bench/bench_metrics.py [--repeats 3]
 
 Masks: an LA-like prediction and ground truth (bench_wall_mask.la_like_mask, the prediction
-shifted by one voxel and eroded) at (0.625, 0.625, 2.5) mm. Ours: lascar_ref.metrics.case_metrics
-(Dice, HD, HD95, ASSD and challenge ASD in one call).
+shifted by one voxel and eroded) at (0.625, 0.625, 2.5) mm. Ours:
+lascar_ref.evaluation.metrics.case_metrics (Dice, HD, HD95, ASSD and challenge ASD in one call).
 MONAI 1.6.1: compute_hausdorff_distance (twice:
 max and 95th percentile) + compute_average_surface_distance(symmetric=True). Target <= 0.5x MONAI.
 """
@@ -20,7 +20,7 @@ from bench_wall_mask import SPACING, la_like_mask
 from scipy import ndimage
 from timing import best_of
 
-from lascar_ref.metrics import case_metrics
+from lascar_ref.evaluation.metrics import case_metrics
 
 
 def main() -> None:

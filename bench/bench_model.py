@@ -7,9 +7,9 @@ Each (implementation, shape) runs in a fresh subprocess so that CPU peak memory 
 increase over the process after model creation (resource.ru_maxrss); on CUDA it is
 torch.cuda.max_memory_allocated. CUDA runs use bf16 autocast. Prints absolute figures and the
 ratios ours / MONAI (targets at 224x192x32: time <= 1.0x on CPU; time <= 0.6x on a GPU).
-ours-cl / ours-compile / ours-cl-compile add --channels-last / --compile (speed.py; compile time
-is spent in the warm-up, not timed) and report max |output - eager default output| in fp32 on the
-same weights and input. Figures are recorded in bench/README.md.
+ours-cl / ours-compile / ours-cl-compile add --channels-last / --compile (runtime/speed.py;
+compile time is spent in the warm-up, not timed) and report max |output - eager default output|
+in fp32 on the same weights and input. Figures are recorded in bench/README.md.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> di
     if impl.startswith("ours-"):
         import copy
 
-        from lascar_ref.speed import apply_speed_options
+        from lascar_ref.runtime.speed import apply_speed_options
 
         eager = copy.deepcopy(model)
         apply_speed_options(model, channels_last="cl" in impl, compile="compile" in impl)

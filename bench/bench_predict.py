@@ -4,9 +4,9 @@ with the same weights on the same z-scored volume, in the same run.
 
     python bench/bench_predict.py [--device cpu|cuda] [--feature-size 48] [--repeats 1]
 
-Ours: lascar_ref.prediction.ensemble_probs (resampling, z-score, whole-scan sliding window,
-mapping back). MONAI: monai.inferers.sliding_window_inference (mode "gaussian", sigma 0.125) on
-the already normalised volume. CUDA uses bf16 autocast for both. Figures: bench/README.md.
+Ours: lascar_ref.inference.whole_scan.ensemble_probs (resampling, z-score, whole-scan sliding
+window, mapping back). MONAI: monai.inferers.sliding_window_inference (mode "gaussian", sigma
+0.125) on the already normalised volume. CUDA uses bf16 autocast for both. Figures: bench/README.md.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import time
 import numpy as np
 import torch
 
+from lascar_ref.config import OVERLAP, PATCH
 from lascar_ref.data import make_phantom
-from lascar_ref.inference import OVERLAP, PATCH
+from lascar_ref.inference.whole_scan import Predictor, ensemble_probs, normalised_input
 from lascar_ref.models import SwinUNETR
 from lascar_ref.models.monai_keys import export_monai_state_dict
-from lascar_ref.prediction import Predictor, ensemble_probs, normalised_input
-from lascar_ref.runtime import resolve_amp
+from lascar_ref.runtime.device import resolve_amp
 
 
 def main() -> None:

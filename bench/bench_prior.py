@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from lascar_ref.checkpoint import load_checkpoint  # noqa: E402
 from lascar_ref.config import make_config  # noqa: E402
 from lascar_ref.data import read_volume, write_phantom_dataset  # noqa: E402
-from lascar_ref.evaluate import evaluate_checkpoint  # noqa: E402
+from lascar_ref.evaluation.evaluate import evaluate_checkpoint  # noqa: E402
 from lascar_ref.losses import wall_mask  # noqa: E402
 
 VARIANTS = {"ramp": [], "alpha0": ["--alpha-max", "0"]}

@@ -7,7 +7,8 @@ SwinUNETR forward+backward on the same input in the same run.
 
 Paper size: patch 224x192x32 from a 384x256x40 volume, feature size 48. Demo: patch 64x64x32 from
 64x64x32, feature size 12. CUDA uses bf16 autocast. --options: the speed options of the model
-(speed.py), each timed after two untimed warm-up steps (compilation). Figures: bench/README.md.
+(lascar_ref/runtime/speed.py), each timed after two untimed warm-up steps (compilation).
+Figures: bench/README.md.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import torch
 
 from lascar_ref.augment import augment, foreground_indices
 from lascar_ref.config import make_config
-from lascar_ref.runtime import resolve_amp
-from lascar_ref.speed import apply_speed_options
+from lascar_ref.runtime.device import resolve_amp
+from lascar_ref.runtime.speed import apply_speed_options
 from lascar_ref.stage_table import STAGES, LossWeights, build_model, loss_fn, param_groups
-from lascar_ref.trainer import train_step
+from lascar_ref.training.step import train_step
 
 SIZES = {"demo": dict(preset="demo"), "paper": dict(preset="paper")}
 

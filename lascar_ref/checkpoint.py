@@ -1,16 +1,16 @@
-"""Checkpoints: atomic writes, safe and checked loads, the training state — docs/design.md §2,
-§8; STYLE rule 12.
+"""Checkpoints: atomic writes, safe and checked loads — docs/design.md §2, §8.
 
 A checkpoint is a dict of tensors and primitives only:
   {"format", "stage", "arch", "epoch", "complete", "loaded_groups", "model", "optimizer", "scaler",
    "early_stopping", "alpha_t", "rng", "rng_by_rank", "config", "metrics"}
-("rng_by_rank": every torchrun rank's random streams, [rng] in one process; distributed.py.)
+("rng_by_rank": every torchrun rank's random streams, [rng] in one process; see
+runtime/distributed.py.)
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash
 never leaves a half-written file in place of a good one and two writers never share a temporary.
 `load_checkpoint` uses torch.load(weights_only=True) (a pickle that would run code is refused),
 then checks the schema of its use (weights, eval or resume: every key read, with its type) and
-the stage, raising CheckpointError naming the file. `training_state` / `restore_training_state`
-build and restore everything an exact resume needs.
+the stage, raising CheckpointError (errors.py) naming the file. The training state itself is built
+and restored by training/state.py.
 Tests: tests/test_train_checkpoint.py, tests/test_train_resume.py
 """
 
@@ -24,8 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .distributed import SINGLE, World, gather
-from .stopping import EarlyStopping
+from .errors import CheckpointError
 
 FORMAT = "lascar_ref/1"
 WEIGHTS_SCHEMA = {"stage": int, "arch": dict, "model": dict}  # --init
@@ -41,10 +40,6 @@ RESUME_SCHEMA = {  # --resume; "complete" and "loaded_groups" are optional (olde
     "metrics": dict,
 }
 SCHEMAS = {"weights": WEIGHTS_SCHEMA, "eval": EVAL_SCHEMA, "resume": RESUME_SCHEMA}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be used; the message names the file."""
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
@@ -132,54 +127,6 @@ def load_checkpoint(
     return state
 
 
-def rng_state(gens: tuple[torch.Generator, torch.Generator], device: torch.device) -> dict:
-    """Every random stream of a run: torch's global
-    CPU (and CUDA) RNG, the patch sampler, augmentation."""
-    sampler, aug = gens
-    return {
-        "torch_cpu": torch.get_rng_state(),
-        "sampler": sampler.get_state(),
-        "augment": aug.get_state(),
-        "torch_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
-    }
-
-
-def training_state(
-    *,
-    stage: int,
-    arch: dict,
-    epoch: int,
-    complete: bool,
-    loaded_groups: list[str],
-    model,
-    optimizer,
-    scaler,
-    stopper: EarlyStopping,
-    alpha_t: float,
-    gens,
-    device: torch.device,
-    config: dict,
-    metrics: dict,
-) -> dict:
-    """The checkpoint dict after `epoch` (see the module docstring)."""
-    return {
-        "stage": stage,
-        "arch": arch,
-        "epoch": epoch,
-        "complete": complete,
-        "loaded_groups": list(loaded_groups),
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scaler": scaler.state_dict(),
-        "early_stopping": stopper.state(),
-        "alpha_t": float(alpha_t),
-        "rng": rng_state(gens, device),
-        "rng_by_rank": gather(rng_state(gens, device)),  # [rng] in one process
-        "config": config,
-        "metrics": {k: v for k, v in metrics.items() if isinstance(v, float)},
-    }
-
-
 def check_world_size(state: dict, size: int, source: str) -> None:
     """CheckpointError unless `state` was saved by `size` processes (torchrun's N; older files
     without "rng_by_rank" were saved by one)."""
@@ -189,39 +136,3 @@ def check_world_size(state: dict, size: int, source: str) -> None:
             f"{source}: saved by {saved} process(es), resumed by {size}; resume with the same "
             f"number of processes (torchrun --nproc_per_node {saved}; docs/design.md §11)"
         )
-
-
-def restore_training_state(
-    state: dict,
-    model,
-    optimizer,
-    scaler,
-    stopper: EarlyStopping,
-    gens,
-    device: torch.device,
-    say=print,
-    source: str = "checkpoint",
-    world: World = SINGLE,
-) -> int:
-    """Load model, optimizer, scaler, early stopping
-    and every RNG from `state`; returns the next epoch.
-    A checkpoint saved without a GradScaler ({}: not
-    fp16) resumed under fp16 starts a fresh scale."""
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if state["scaler"]:
-        scaler.load_state_dict(state["scaler"])
-    elif scaler.is_enabled():
-        say(f"{source}: saved without a GradScaler (not fp16); starting a fresh fp16 loss scale")
-    stopper.best, stopper.best_epoch, stopper.bad_epochs = (
-        state["early_stopping"][k] for k in ("best", "best_epoch", "bad_epochs")
-    )
-    check_world_size(state, world.size, source)
-    rng = state.get("rng_by_rank", [state["rng"]])[world.rank]
-    sampler, aug = gens
-    torch.set_rng_state(rng["torch_cpu"])
-    sampler.set_state(rng["sampler"])
-    aug.set_state(rng["augment"])
-    if device.type == "cuda" and rng.get("torch_cuda"):
-        torch.cuda.set_rng_state_all(rng["torch_cuda"])
-    return state["epoch"] + 1

@@ -3,7 +3,7 @@
 
 Paper constants are imported from the module that uses them (λ from losses/dice_ce.py, β from
 losses/stage_losses.py, α's ramp from losses/wall_weight.py, δ from losses/wall_mask.py, patch and
-overlap from inference.py, the target grid from data/preprocess.py, the fold count from
+overlap held here, the target grid from data/preprocess.py, the fold count from
 data/folds.py), so each has exactly one source. The CLI of train.py is generated from the fields
 (`add_arguments`): `python train.py -h` shows each default and where it comes from. Values are
 validated here, before any data is read, and errors name the option (docs/design.md §8).
@@ -21,12 +21,14 @@ from typing import get_type_hints
 from .data.folds import N_FOLDS
 from .data.phantom import REALISTIC_SHAPE, REALISTIC_SPACING
 from .data.preprocess import TARGET_SIZE, TARGET_SPACING_MM
-from .inference import OVERLAP, PATCH
 from .losses.dice_ce import LAM
 from .losses.stage_losses import BETA_LA, BETA_SCAR
 from .losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM
 from .losses.wall_weight import ALPHA_MAX, RAMP_EPOCHS
-from .runtime import AMP_CHOICES
+
+PATCH = (224, 192, 32)  # training patch and sliding window, docs/design.md §0
+OVERLAP = 0.5  # sliding-window overlap, docs/design.md §6
+AMP_CHOICES = ("auto", "bf16", "fp16", "off")  # --amp (runtime/device.py)
 
 
 def src(default, source: str):

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import WEIGHTS_SCHEMA, CheckpointError, check_schema, is_checkpoint, safe_load
+from .checkpoint import WEIGHTS_SCHEMA, check_schema, is_checkpoint, safe_load
+from .errors import CheckpointError
 from .models.monai_keys import (
     from_monai_state_dict,
     monai_layout,

@@ -36,7 +36,7 @@ from .data import (
 )
 from .data.fingerprint import match_scans
 from .data.layout import has_task, ignored_folders, supported_stages
-from .data.nifti_io import DataError
+from .errors import DataError
 from .labels import channel, stack_labels
 
 

@@ -106,7 +106,7 @@ def one_step(model, spec, optimizer, weights, **kw):
     import torch
 
     from lascar_ref.stage_table import loss_fn
-    from lascar_ref.trainer import train_step
+    from lascar_ref.training.step import train_step
 
     image, labels = tiny_batch()
     scaler = torch.amp.GradScaler("cpu", enabled=False)

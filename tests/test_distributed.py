@@ -1,4 +1,5 @@
-"""torchrun data parallelism on the CPU (gloo) — docs/design.md §11, lascar_ref/distributed.py.
+"""torchrun data parallelism on the CPU (gloo) — docs/design.md §11,
+lascar_ref/runtime/distributed.py.
 
 Two processes with batch 1 each must train exactly what one process with batch 2 trains when fed
 the same patches (the loss is a per-sample mean, Eq. 1, and DDP averages the gradients); only rank
@@ -19,11 +20,12 @@ from conftest import load_script, tiny_cli
 from lascar_ref.augment import augment
 from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.config import make_config
-from lascar_ref.distributed import World, augment_seed, shard_batches
+from lascar_ref.runtime.distributed import World, augment_seed, shard_batches
 from lascar_ref.stage_data import fold_cases, to_device
-from lascar_ref.stage_setup import setup_run
 from lascar_ref.stage_table import STAGES, LossWeights, loss_fn
-from lascar_ref.trainer import epoch_order, train_step, validate
+from lascar_ref.training.setup import setup_run
+from lascar_ref.training.step import epoch_order, train_step
+from lascar_ref.training.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 2  # patches per epoch: one step of 2 x 1 patches under torchrun
@@ -142,12 +144,13 @@ def test_two_processes_equal_one_process_with_batch_two(ddp_runs):
     """Two steps, each compared from the same state: epoch 0 from the seed's weights, epoch 1 from
     the 2-process checkpoint of epoch 0. The averaged gradients agree (AdamW's first moment,
     relative 1e-4; a sum instead of a mean, or other patches, would differ by O(1)); the weights
-    of 2 processes x batch 1 equal one process x batch 2 within 1e-6 after the first step, and
-    all but a 1e-5 fraction of them after the second.
-    Why not exactly 1e-6 everywhere at the paper's lr 1e-4: AdamW moves each weight by about
-    lr * m / (sqrt(v) + 1e-8), so for weights whose gradients are near 1e-8 the float32 rounding
-    difference between one batch-2 backward and two batch-1 backwards + all-reduce is magnified
-    up to ~lr. Measured (one step): 2.0e-6 at lr 1e-4, 2.0e-7 at lr 1e-5; hence lr 1e-5 here."""
+    of 2 processes x batch 1 equal one process x batch 2 within 1e-6 for all but a 1e-5 fraction of
+    them after each step, and none moves more than 2 lr apart.
+    Why not 1e-6 everywhere: AdamW's first step moves each weight by lr * g / (|g| + 1e-8), about
+    lr * sign(g), so a weight whose gradient is near 0 and whose sign the float32 rounding of one
+    batch-2 backward vs two batch-1 backwards + all-reduce flips moves up to 2 lr apart. Which
+    weights those are depends on the CPU's kernels: measured max 2.0e-7 on one machine, 1.15e-5
+    (one weight) on another, at lr 1e-5."""
     runs, tiny, _ = ddp_runs
     torch.set_num_threads(1)
     cfg = make_config(stage=1, out=str(runs["one"]), steps_per_epoch=STEPS, lr=LR, **tiny)
@@ -168,10 +171,8 @@ def test_two_processes_equal_one_process_with_batch_two(ddp_runs):
         diff = max_diff(ddp["model"], ours_w)
         far = sum(int(((ddp["model"][k] - v).abs() > 1e-6).sum()) for k, v in ours_w.items())
         n = sum(v.numel() for v in ours_w.values())
-        if epoch == 0:  # the first step from the same weights
-            assert diff <= 1e-6, diff  # measured 2.0e-7
-        else:  # the second AdamW step mixes g1 and g2 per weight: measured 2 of 4.1M above 1e-6
-            assert far <= 1e-5 * n and diff <= 0.5 * LR, (far, diff)
+        # near-zero gradients may flip sign by rounding (docstring): measured 2 of 4.1M above 1e-6
+        assert far <= 1e-5 * n and diff <= 2 * LR, (epoch, far, diff)
         ours = run.optimizer.state_dict()["state"]
         moment = max(float(s["exp_avg"].abs().max()) for s in ours.values())
         moment_diff = max(

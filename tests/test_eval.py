@@ -1,4 +1,4 @@
-"""Evaluation pieces (lascar_ref/evaluate.py,
+"""Evaluation pieces (lascar_ref/evaluation/evaluate.py,
 data/preprocess.to_original_grid; docs/design.md §5-§6)."""
 
 import math
@@ -8,8 +8,8 @@ import numpy as np
 
 from lascar_ref.data import PreprocessConfig, list_cases, preprocess_case
 from lascar_ref.data.preprocess import to_original_grid
-from lascar_ref.metrics import case_metrics
-from lascar_ref.tables import table2
+from lascar_ref.evaluation.metrics import case_metrics
+from lascar_ref.evaluation.tables import table2
 
 
 def test_label_round_trip_to_the_original_grid(tmp_path, tiny_dataset):

@@ -1,5 +1,6 @@
-"""Figures (lascar_ref/figures.py; optional viz extra): a Fig. 3-like PNG of the expected pixel
-size that is not blank, training curves, and a one-line message without matplotlib."""
+"""Figures (lascar_ref/evaluation/figures.py; optional viz extra): a Fig. 3-like PNG of the
+expected pixel size that is not blank, training curves, and a one-line message without
+matplotlib."""
 
 import builtins
 import json
@@ -7,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from lascar_ref.figures import (
+from lascar_ref.evaluation.figures import (
     DPI,
     PANEL_INCHES,
     case_panels,

@@ -1,4 +1,4 @@
-"""Sliding-window inference (lascar_ref/inference.py, docs/design.md §6)."""
+"""Sliding-window inference (lascar_ref/inference/sliding_window.py, docs/design.md §6)."""
 
 import itertools
 import math
@@ -6,7 +6,11 @@ import math
 import pytest
 import torch
 
-from lascar_ref.inference import gaussian_importance, sliding_window_probs, window_starts
+from lascar_ref.inference.sliding_window import (
+    gaussian_importance,
+    sliding_window_probs,
+    window_starts,
+)
 
 
 def test_twelve_windows_on_the_preprocessed_volume():

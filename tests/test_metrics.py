@@ -1,4 +1,4 @@
-"""Metrics (lascar_ref/metrics.py, docs/design.md §6)
+"""Metrics (lascar_ref/evaluation/metrics.py, docs/design.md §6)
 on shapes with known answers and against MONAI."""
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from lascar_ref.metrics import border, case_metrics, diagonal_mm, scar_burden, summarize
+from lascar_ref.evaluation.metrics import border, case_metrics, diagonal_mm, scar_burden, summarize
 
 
 def ball(shape, centre, radius_mm, spacing):

@@ -4,7 +4,8 @@ docs/design.md §10). Every MONAI file is built from MONAI itself; nothing is do
 import pytest
 import torch
 
-from lascar_ref.checkpoint import CheckpointError, save_checkpoint
+from lascar_ref.checkpoint import save_checkpoint
+from lascar_ref.errors import CheckpointError
 from lascar_ref.init_weights import apply_weights, read_weights
 from lascar_ref.models import SwinUNETR
 from lascar_ref.models.__main__ import main as models_cli

@@ -1,4 +1,4 @@
-"""Segmenting new scans (predict.py, lascar_ref/prediction.py, predict_inputs.py,
+"""Segmenting new scans (predict.py, lascar_ref/inference/whole_scan.py, predict_inputs.py,
 data/orientation.py; docs/design.md §10): geometry (a flipped and a resampled copy), the whole
 field of view, ensembles, volumes and burden by hand, and bad scans among good ones."""
 
@@ -16,11 +16,11 @@ from lascar_ref.config import make_config
 from lascar_ref.data import make_phantom, read_volume, write_volume
 from lascar_ref.data.phantom import affine_for
 from lascar_ref.data.preprocess import crop_or_pad, resample
-from lascar_ref.evaluate import evaluate_checkpoint
-from lascar_ref.fit import fit
-from lascar_ref.metrics import case_metrics
-from lascar_ref.prediction import scan_summary
+from lascar_ref.evaluation.evaluate import evaluate_checkpoint
+from lascar_ref.evaluation.metrics import case_metrics
+from lascar_ref.inference.whole_scan import scan_summary
 from lascar_ref.stage_data import fold_cases
+from lascar_ref.training.fit import fit
 
 
 def quiet(*_):

@@ -1,5 +1,6 @@
-"""Experiments by name (lascar_ref/recipes.py, train.py; docs/design.md §9): recipe chains, all
-folds, and a re-run after a crash that continues the grid instead of retraining it."""
+"""Experiments by name (lascar_ref/recipe_table.py, lascar_ref/training/recipes.py, train.py;
+docs/design.md §9): recipe chains, all folds, and a re-run after a crash that continues the grid
+instead of retraining it."""
 
 import json
 import os
@@ -12,8 +13,8 @@ from pathlib import Path
 from conftest import tiny_cli
 
 from lascar_ref.checkpoint import load_checkpoint
-from lascar_ref.recipes import RECIPES
-from lascar_ref.training_log import read_log
+from lascar_ref.recipe_table import RECIPES
+from lascar_ref.run_log import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,12 +14,13 @@ import pytest
 import torch
 from conftest import load_script, tiny_cli
 
-from lascar_ref.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lascar_ref.checkpoint import load_checkpoint, save_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.data import write_phantom_dataset
 from lascar_ref.data.__main__ import main as data_cli
-from lascar_ref.fit import fit
-from lascar_ref.run_lock import RunLock, RunLockError
+from lascar_ref.errors import CheckpointError, RunLockError
+from lascar_ref.training.fit import fit
+from lascar_ref.training.run_lock import RunLock
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,5 @@
-"""--channels-last and --compile change speed, not results — docs/design.md §11, speed.py.
+"""--channels-last and --compile change speed, not results — docs/design.md §11,
+lascar_ref/runtime/speed.py.
 
 Each option is compared with the default eager model given the same weights and input, in fp32
 on the CPU: outputs and every parameter gradient within 1e-5; state-dict keys unchanged.
@@ -10,9 +11,9 @@ import pytest
 import torch
 
 from lascar_ref.config import make_config
-from lascar_ref.speed import MEMORY_FORMAT, apply_speed_options
-from lascar_ref.stage_setup import setup_run
+from lascar_ref.runtime.speed import MEMORY_FORMAT, apply_speed_options
 from lascar_ref.stage_table import STAGES, build_model
+from lascar_ref.training.setup import setup_run
 
 
 def outputs_and_grads(model, x):

@@ -1,5 +1,5 @@
 """Protection of earlier-stage knowledge applies only to loaded groups (lascar_ref/stage_table.py,
-fit.py; docs/design.md §2): B1 (Stage III from scratch) freezes nothing; B3 (Stage II from
+training/fit.py; docs/design.md §2): B1 (Stage III from scratch) freezes nothing; B3 (Stage II from
 scratch) trains every group at the base lr; with --init, the documented freeze and 0.1x lr."""
 
 import pytest
@@ -8,9 +8,9 @@ from conftest import one_step as conftest_step
 
 from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.config import make_config
-from lascar_ref.fit import fit
+from lascar_ref.run_log import read_log
 from lascar_ref.stage_table import STAGES, LossWeights, build_model, freeze, param_groups
-from lascar_ref.training_log import read_log
+from lascar_ref.training.fit import fit
 
 W = LossWeights(0.5, 0.3, 0.7, 0.0)
 

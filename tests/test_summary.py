@@ -1,5 +1,6 @@
-"""Tables 2 and 3 over folds (lascar_ref/summary.py, tables.py; docs/design.md §9): fold mean ±
-std by hand on synthetic fold results, pooled per-case figures, and missing folds named."""
+"""Tables 2 and 3 over folds (lascar_ref/evaluation/summary.py, tables.py; docs/design.md §9):
+fold mean ± std by hand on synthetic fold results, pooled per-case figures, and missing folds
+named."""
 
 import json
 import math
@@ -7,8 +8,8 @@ import math
 import pytest
 import torch
 
-from lascar_ref.summary import render, summarize_runs, write_summary
-from lascar_ref.tables import fold_cell
+from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
+from lascar_ref.evaluation.tables import fold_cell
 
 
 def write_fold(folder, stage, rows):

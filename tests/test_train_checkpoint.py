@@ -5,7 +5,8 @@ import shutil
 import pytest
 import torch
 
-from lascar_ref.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lascar_ref.checkpoint import load_checkpoint, save_checkpoint
+from lascar_ref.errors import CheckpointError
 
 
 class Payload:

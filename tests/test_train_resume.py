@@ -1,4 +1,5 @@
-"""Exact resume and determinism (lascar_ref/fit.py, checkpoint.py, runtime.py; docs/design.md §2):
+"""Exact resume and determinism (lascar_ref/training/fit.py, training/state.py,
+runtime/device.py; docs/design.md §2):
 interrupted + resumed == uninterrupted on the CPU, bit for bit, with and without --deterministic."""
 
 import pytest
@@ -6,9 +7,9 @@ import torch
 
 from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.config import make_config
-from lascar_ref.fit import fit
 from lascar_ref.models.window_attention import WindowAttention
-from lascar_ref.training_log import read_log
+from lascar_ref.run_log import read_log
+from lascar_ref.training.fit import fit
 
 
 def quiet(*_):

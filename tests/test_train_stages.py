@@ -10,12 +10,13 @@ import torch
 from conftest import one_step, tiny_batch
 
 from lascar_ref.config import make_config
+from lascar_ref.errors import TrainingError
 from lascar_ref.labels import LABEL_CHANNELS, split_labels
 from lascar_ref.losses import stage1_loss, stage2_loss, stage3_loss
 from lascar_ref.stage_data import CaseTensors
 from lascar_ref.stage_table import STAGES, LossWeights, build_model, freeze, loss_fn, param_groups
-from lascar_ref.stopping import EarlyStopping, NonFiniteBudget
-from lascar_ref.trainer import TrainingError, run_epoch, train_step
+from lascar_ref.training.step import run_epoch, train_step
+from lascar_ref.training.stopping import EarlyStopping, NonFiniteBudget
 
 ROOT = Path(__file__).resolve().parents[1]
 W = LossWeights(lam=0.5, beta_la=0.3, beta_scar=0.7, alpha_t=1.0)
@@ -236,9 +237,8 @@ def test_non_finite_loss_stops_with_epoch_and_step():
 
 def test_config_defaults_are_the_modules_constants():
     """One source per paper constant: the config's defaults are the constants the code uses."""
-    from lascar_ref.config import TrainConfig
+    from lascar_ref.config import OVERLAP, PATCH, TrainConfig
     from lascar_ref.data import folds, preprocess
-    from lascar_ref.inference import OVERLAP, PATCH
     from lascar_ref.losses import dice_ce, stage_losses, wall_weight
     from lascar_ref.losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM
 

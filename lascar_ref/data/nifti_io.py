@@ -16,9 +16,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-
-class DataError(ValueError):
-    """An input file or dataset problem; the message names the file."""
+from ..errors import DataError
 
 
 @dataclass

@@ -18,17 +18,19 @@ import time
 
 from tqdm import tqdm
 
-from . import distributed
-from .checkpoint import check_world_size, load_checkpoint, save_checkpoint
-from .config import TrainConfig
+from ..checkpoint import check_world_size, load_checkpoint, save_checkpoint
+from ..config import TrainConfig
+from ..run_log import log_record
+from ..runtime import distributed
+from ..runtime.device import determinism, resolve_amp, resolve_device
+from ..stage_data import fold_cases, to_device
+from ..stage_table import STAGES, LossWeights, alpha_t, loss_fn
+from .report import epoch_line, start_line
 from .run_lock import RunLock, check_writable
-from .runtime import determinism, resolve_amp, resolve_device
-from .stage_data import fold_cases, to_device
-from .stage_setup import Run, load_init, setup_run, stage_paths
-from .stage_table import STAGES, LossWeights, alpha_t, loss_fn
+from .setup import Run, load_init, setup_run, stage_paths
+from .step import run_epoch
 from .stopping import NonFiniteBudget
-from .trainer import run_epoch, validate
-from .training_log import epoch_line, log_record, start_line
+from .validate import validate
 
 __all__ = ["fit", "stage_paths"]
 

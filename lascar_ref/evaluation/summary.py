@@ -17,9 +17,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checkpoint import load_checkpoint
+from ..checkpoint import load_checkpoint
+from ..recipe_table import MANIFEST, RECIPES
 from .evaluate import evaluate_checkpoint
-from .recipes import MANIFEST, RECIPES
 from .tables import METRICS, TITLES, cell_text, fold_cell, markdown_table
 
 TABLE3 = {

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 import torch
 
-AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+from ..config import AMP_CHOICES
+
 DETERMINISTIC_THREADS = 2  # fixed intra-op thread count under --deterministic on the CPU
 
 

@@ -17,11 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..errors import RunLockError
+
 LOCK_NAME = ".lock"
-
-
-class RunLockError(ValueError):
-    """Another run holds the output folder; the message names it."""
 
 
 def check_writable(out: str | Path) -> Path:

@@ -20,14 +20,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data.orientation import from_ras, to_ras
-from .data.preprocess import TARGET_SIZE, TARGET_SPACING_MM, crop_or_pad, resample
-from .inference import OVERLAP, PATCH, sliding_window_probs
-from .init_weights import read_weights
-from .losses import wall_mask
-from .models.monai_keys import from_monai_state_dict
-from .runtime import resolve_amp
-from .stage_table import STAGES, build_model, predict_logits
+from ..config import OVERLAP, PATCH
+from ..data.orientation import from_ras, to_ras
+from ..data.preprocess import TARGET_SIZE, TARGET_SPACING_MM, crop_or_pad, resample
+from ..init_weights import read_weights
+from ..losses import wall_mask
+from ..models.monai_keys import from_monai_state_dict
+from ..runtime.device import resolve_amp
+from ..stage_table import STAGES, build_model, predict_logits
+from .sliding_window import sliding_window_probs
 
 
 @dataclass

@@ -1,47 +1,24 @@
-"""The paper's experiments by name — paper §4.3 (Table 2: Stages I, I+II, I+II+III) and §4.4
-(Table 3: baselines B1-B4); docs/design.md §9.
+"""Running the paper's experiments — paper §4.3 (Table 2) and §4.4 (Table 3); docs/design.md §9.
 
-  full  I -> II -> III      the proposed method
-  B1    III                 direct supervised learning, no pretraining
-  B2    I -> III            D_scar initialised from D_LA, no Stage II
-  B3    II                  Stage II from scratch
-  B4    II -> III           Stage II from scratch, then Stage III
-Each step trains one stage with --init from the previous step's best checkpoint. `run_chain`
-skips a stage whose last checkpoint says it finished and resumes one whose `.last.pt` exists, so
-re-running a command after a crash continues where it stopped. `run_folds` runs a chain for each
-fold into OUT/fold{k}/. Tests: tests/test_recipes.py
+The chains themselves (full, B1-B4) are data in recipe_table.py. Each step trains one stage
+with --init from the previous step's best checkpoint. `run_chain` skips a stage whose last
+checkpoint says it finished and resumes one whose `.last.pt` exists, so re-running a command
+after a crash continues where it stopped. `run_folds` runs a chain for each fold into
+OUT/fold{k}/. Tests: tests/test_recipes.py
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import distributed
-from .checkpoint import load_checkpoint
-from .config import OVERRIDABLE_ON_RESUME, TrainConfig, make_config
+from ..checkpoint import load_checkpoint
+from ..config import OVERRIDABLE_ON_RESUME, TrainConfig, make_config
+from ..recipe_table import MANIFEST, RECIPES, Step
+from ..runtime import distributed
 from .fit import fit
-from .stage_setup import stage_paths
-
-
-@dataclass(frozen=True)
-class Step:
-    """Train `stage`, initialised from the best checkpoint of `init_stage` (None: random)."""
-
-    stage: int
-    init_stage: int | None
-
-
-RECIPES: dict[str, tuple[Step, ...]] = {
-    "full": (Step(1, None), Step(2, 1), Step(3, 2)),
-    "B1": (Step(3, None),),
-    "B2": (Step(1, None), Step(3, 1)),
-    "B3": (Step(2, None),),
-    "B4": (Step(2, None), Step(3, 2)),
-}
-MANIFEST = "recipe.json"  # written into a recipe's --out; eval.py --summary finds runs by it
+from .setup import stage_paths
 
 
 def stage_status(out: str | Path, stage: int) -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import read_volume
-from .training_log import read_log
+from ..data import read_volume
+from ..run_log import read_log
 
 PANEL_INCHES, DPI = 2.5, 100  # each panel is 250 x 250 pixels
 

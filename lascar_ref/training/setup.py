@@ -17,12 +17,13 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError, restore_training_state, training_state
-from .config import TrainConfig, config_dict
-from .distributed import SINGLE, World, augment_seed
-from .init_weights import WeightsFile, apply_weights, read_weights
-from .speed import apply_speed_options
-from .stage_table import StageSpec, build_model, freeze, param_groups
+from ..config import TrainConfig, config_dict
+from ..errors import CheckpointError
+from ..init_weights import WeightsFile, apply_weights, read_weights
+from ..runtime.distributed import SINGLE, World, augment_seed
+from ..runtime.speed import apply_speed_options
+from ..stage_table import StageSpec, build_model, freeze, param_groups
+from .state import restore_training_state, training_state
 from .stopping import EarlyStopping
 
 

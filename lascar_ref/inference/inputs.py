@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .data.layout import IMAGE
+from ..data.layout import IMAGE
 
 NIFTI = (".nii", ".nii.gz")
 

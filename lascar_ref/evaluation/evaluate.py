@@ -22,17 +22,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .checkpoint import load_checkpoint
-from .config import TrainConfig, make_config
-from .data import read_volume, write_volume
-from .data.layout import has_task
-from .data.preprocess import to_original_grid
-from .inference import sliding_window_probs
-from .losses import wall_mask
+from ..checkpoint import load_checkpoint
+from ..config import TrainConfig, make_config
+from ..data import read_volume, write_volume
+from ..data.layout import has_task
+from ..data.preprocess import to_original_grid
+from ..inference.sliding_window import sliding_window_probs
+from ..losses import wall_mask
+from ..runtime.device import resolve_amp, resolve_device
+from ..stage_data import data_root, fold_cases
+from ..stage_table import STAGES, StageSpec, build_model, predict_logits
 from .metrics import DISTANCES, case_metrics, diagonal_mm, scar_burden, summarize
-from .runtime import resolve_amp, resolve_device
-from .stage_data import data_root, fold_cases
-from .stage_table import STAGES, StageSpec, build_model, predict_logits
 
 
 def evaluate(

@@ -19,8 +19,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-PATCH = (224, 192, 32)  # docs/design.md §0
-OVERLAP = 0.5  # docs/design.md §6
+from ..config import OVERLAP, PATCH
 
 
 def window_starts(size: int, patch: int, overlap: float = OVERLAP) -> list[int]:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..errors import REPORTED
+
 AUGMENT_SEED_STRIDE = 1_000_003  # rank r augments with seed + 1 + r * stride
 
 
@@ -204,10 +206,5 @@ def main_only(fn: Callable[[], object], world: World):
 
 def _rebuild(type_name: str, message: str) -> Exception:
     """Rank 0's exception on another rank: the same class when it is one train.py reports."""
-    from .checkpoint import CheckpointError
-    from .data.nifti_io import DataError
-    from .run_lock import RunLockError
-    from .trainer import TrainingError
-
-    known = {c.__name__: c for c in (DataError, CheckpointError, RunLockError, TrainingError)}
+    known = {c.__name__: c for c in REPORTED}
     return known.get(type_name, ValueError)(f"(rank 0) {message}")

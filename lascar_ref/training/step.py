@@ -1,7 +1,7 @@
-"""One training step, one epoch, one validation — paper §3.2, §4.2; docs/design.md §2; STYLE 11.
+"""One training step and one epoch — paper §3.2, §4.2; docs/design.md §2.
 
 An epoch = one augmented patch per training case (Eq. 2, Table 1) and one `train_step` each;
-then sliding-window validation on the whole validation volumes. The step takes the stage's loss
+validation follows (training/validate.py). The step takes the stage's loss
 function (stage_table.loss_fn), so Stage II's step reads: model (Eq. 4) -> loss_stage2 ->
 stage2_loss (Eq. 5, with the W-weighted scar term of Eq. 8). Autocast (bf16 on CUDA by default),
 a GradScaler only for fp16, losses in float32, gradients unscaled before clipping.
@@ -10,25 +10,17 @@ Tests: tests/test_train_stages.py, tests/test_train_resume.py
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from .augment import augment
-from .distributed import SINGLE, World, all_true, gather, shard_batches
-from .inference import sliding_window_probs
-from .labels import channel
-from .metrics import case_metrics
-from .stage_data import CaseTensors
-from .stage_table import StageSpec, Terms, predict_logits
+from ..augment import augment
+from ..errors import TrainingError
+from ..runtime.distributed import SINGLE, World, all_true, shard_batches
+from ..stage_data import CaseTensors
+from ..stage_table import Terms
 from .stopping import NonFiniteBudget
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (non-finite loss); the message names stage, epoch and step."""
 
 
 def train_step(
@@ -117,84 +109,3 @@ def run_epoch(
         count += 1
         bar.set_postfix(loss=f"{terms['loss']:.4f}")
     return {k: v / max(count, 1) for k, v in sums.items()}
-
-
-def validate(
-    model,
-    cases: list[CaseTensors],
-    spec: StageSpec,
-    *,
-    patch,
-    overlap: float,
-    sw_batch_size: int,
-    spacing_mm,
-    amp_dtype,
-    world: World = SINGLE,
-) -> dict[str, float]:
-    """Mean Dice / HD / ASD (challenge) per output structure over whole validation volumes
-    (preprocessed grid); "val_dice" is the stage's early-stopping value. Under torchrun (`world`)
-    rank r scores cases r, r + N, ...; the rows of all ranks are gathered in case order, so the
-    means equal one process's exactly."""
-    mine = list(range(world.rank, len(cases), world.size))
-    rows = validation_rows(
-        model,
-        [cases[i] for i in mine],
-        spec,
-        patch=patch,
-        overlap=overlap,
-        sw_batch_size=sw_batch_size,
-        spacing_mm=spacing_mm,
-        amp_dtype=amp_dtype,
-    )
-    indexed = sorted(
-        (i, row) for part in gather(list(zip(mine, rows, strict=True))) for i, row in part
-    )
-    return summarise_validation([row for _, row in indexed], spec)
-
-
-@torch.no_grad()
-def validation_rows(
-    model,
-    cases: list[CaseTensors],
-    spec: StageSpec,
-    *,
-    patch,
-    overlap: float,
-    sw_batch_size: int,
-    spacing_mm,
-    amp_dtype,
-) -> list[dict[str, dict[str, float]]]:
-    """Per case: {output name: case_metrics(...)} on the whole preprocessed volume."""
-    model.eval()
-    predict = predict_logits(model, spec)
-    rows = []
-    for case in cases:
-        device = case.image.device
-        with torch.autocast(
-            device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
-        ):
-            probs = sliding_window_probs(
-                case.image, predict, patch, overlap, sw_batch_size, progress=False
-            )
-        masks = (probs[0] > 0.5).cpu().numpy()  # (K, X, Y, Z)
-        rows.append(
-            {
-                name: case_metrics(
-                    masks[k], case.labels[0, channel(name)].cpu().numpy() > 0.5, spacing_mm
-                )
-                for k, name in enumerate(spec.outputs)
-            }
-        )
-    model.train()
-    return rows
-
-
-def summarise_validation(rows: list[dict[str, dict[str, float]]], spec: StageSpec) -> dict:
-    """Means over cases of Dice / HD / ASD per output (NaN rows left out) and "val_dice"."""
-    out = {}
-    for name in spec.outputs:
-        for metric in ("dice", "hd", "asd"):
-            values = [r[name][metric] for r in rows if not math.isnan(r[name][metric])]
-            out[f"val_{name}_{metric}"] = float(np.mean(values)) if values else math.nan
-    out["val_dice"] = out[f"val_{spec.target}_dice"]
-    return out

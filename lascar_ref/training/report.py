@@ -1,32 +1,10 @@
-"""What a run says and records — docs/design.md §2 (files), STYLE rule 11.
+"""What a run prints: one line at the start of a stage and one per epoch — docs/design.md §2.
 
-One JSON line per epoch in stage{N}.log.jsonl (every loss term of Eq. 5, lr per group, α(t),
-validation metrics, seconds) and one printed line per epoch. The start of a stage is logged as a
-record {"event": "start", ...} with the loaded / new / frozen groups and each group's lr.
+The same records go to stage{N}.log.jsonl (run_log.py).
 Tests: tests/test_train_e2e.py, tests/test_stage_protection.py
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
-
-
-def log_record(path: Path, record: dict) -> None:
-    """Append one JSON line."""
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-
-
-def read_log(path: str | Path) -> list[dict]:
-    """All records of a stage{N}.log.jsonl; a line cut by a crash (not valid JSON) is skipped."""
-    records = []
-    for line in Path(path).read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            continue
-    return records
 
 
 def start_line(record: dict) -> str:

@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lascar_ref.config import PRESETS
+from lascar_ref.config import PRESETS, PROGRESS_CHOICES
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.evaluation.evaluate import evaluate_checkpoint, init_chain
 from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
@@ -72,7 +72,15 @@ def parse(argv=None) -> argparse.Namespace:
         default=None,
         help="accepted for symmetry with train.py; each checkpoint's own configuration is used",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--progress",
+        nargs="?",
+        const="on",
+        choices=PROGRESS_CHOICES,
+        default="auto",
+        help="progress bars: on, off, or auto: only on a terminal (default: auto)",
+    )
+    p.add_argument("--no-progress", dest="progress", action="store_const", const="off")
     return p.parse_args(argv)
 
 
@@ -94,7 +102,7 @@ def main(argv=None) -> int:
             "fold": a.fold,
             "device": a.device,
             "cache": a.cache,
-            "progress": not a.no_progress,
+            "progress": a.progress,
         }
         results, label, chain = [], [], init_chain(Path(a.ckpt), not a.no_chain)
         for path, state in chain:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from lascar_ref.config import PROGRESS_CHOICES, show_bars
 from lascar_ref.data import read_volume, write_volume
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.inference.inputs import expand_checkpoints, find_scans
@@ -57,7 +58,15 @@ def parse(argv=None) -> argparse.Namespace:
         default="scar",
         help="what a MONAI SwinUNETR state dict segments (default: scar)",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--progress",
+        nargs="?",
+        const="on",
+        choices=PROGRESS_CHOICES,
+        default="auto",
+        help="progress bars: on, off, or auto: only on a terminal (default: auto)",
+    )
+    p.add_argument("--no-progress", dest="progress", action="store_const", const="off")
     return p.parse_args(argv)
 
 
@@ -80,7 +89,7 @@ def main(argv=None) -> int:
     names = ", ".join(sorted({s for p in predictors for s in (p.use or p.structures)}))
     print(f"{len(scans)} scan(s), {len(predictors)} checkpoint(s) on {device}: {names}")
     rows, failures = [], []
-    for name, path in tqdm(scans, desc="predict", unit="scan", disable=a.no_progress):
+    for name, path in tqdm(scans, desc="predict", unit="scan", disable=not show_bars(a.progress)):
         try:
             scan = read_volume(path)
             probs = predict_scan(scan, predictors, device, a.mirror, a.sw_batch_size)

@@ -28,7 +28,7 @@ import warnings
 from pathlib import Path
 
 from lascar_ref.checkpoint import load_checkpoint
-from lascar_ref.config import PRESETS, add_arguments, make_config
+from lascar_ref.config import PRESETS, add_arguments, make_config, option_group
 from lascar_ref.errors import CheckpointError, DataError, TrainingError
 from lascar_ref.recipe_table import RECIPES
 from lascar_ref.runtime import distributed
@@ -40,22 +40,30 @@ def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--stage", choices=["1", "2", "3", "all"], help="§3.2: which stage to train")
+    run = option_group(p, "what to run")
+    what = run.add_mutually_exclusive_group(required=True)
     what.add_argument(
-        "--recipe", choices=sorted(RECIPES), help="§4.3-4.4: an experiment's chain of stages"
+        "--stage",
+        choices=["1", "2", "3", "all"],
+        help="the stage to train, or all: I -> II -> III into --out (paper §3.2)",
     )
-    p.add_argument(
+    what.add_argument(
+        "--recipe",
+        choices=sorted(RECIPES),
+        help="an experiment's chain of stages: full, B1-B4 (paper §4.3-4.4, docs/design.md §9)",
+    )
+    run.add_argument(
         "--preset",
         choices=sorted(PRESETS),
         default="paper",
-        help="paper: the paper's settings; demo: small CPU run on phantoms (default: paper)",
+        help="paper: the paper's settings; demo: a small CPU run on phantoms "
+        "(docs/design.md §7; default: paper)",
     )
-    p.add_argument(
+    option_group(p, "data and folds").add_argument(
         "--fold",
         default=argparse.SUPPRESS,
-        help="§4.2: validation fold 0..n_folds-1, or 'all' (folds one after another into "
-        "OUT/fold{k}/) (default: 0)",
+        help="validation fold 0..n_folds-1, or all: the folds one after another into "
+        "OUT/fold{k}/ (paper §4.2; default: 0)",
     )
     add_arguments(p, skip=("stage", "fold"))
     return p.parse_args(argv)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import time
 
 import torch
+from timing import best_of, ratio_text
 
 from lascar_ref.augment import ORDER, PAPER_P, augment, foreground_indices
 
@@ -85,12 +85,9 @@ def monai_chain(probs):
     )
 
 
-def per_sample(fn, n):
-    fn()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t0) / n
+def per_sample(fn, n, sync=None):
+    """Seconds per call: the fastest of n calls after one warm-up (timing.best_of)."""
+    return best_of(fn, n, warmup=1, sync=sync)[0]
 
 
 def main() -> None:
@@ -122,20 +119,15 @@ def main() -> None:
             chain = monai_chain(probs)
             data = {"image": image[0], "label": labels[0], "scar": labels[0, 1:2]}
             theirs = per_sample(lambda chain=chain, data=data: chain(data), a.samples)
-            line += f", MONAI {theirs * 1000:7.1f} ms/sample, ratio {ours / theirs:.2f}x"
+            line += f", MONAI {theirs * 1000:7.1f} ms/sample, {ratio_text(ours, theirs, 'MONAI')}"
         print(line)
     if a.device.startswith("cuda"):
         probs = {k: 1.0 for k in ORDER}
         fn = lambda: augment(
             image, labels, PATCH, SPACING, g, batch_size=8, fg_indices=fg * 8, p=probs
         )
-        fn()
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(a.samples):
-            fn()
-        torch.cuda.synchronize()
-        print(f"batch of 8 patches, p = 1: {(time.perf_counter() - t0) / a.samples * 1000:.1f} ms")
+        t = per_sample(fn, a.samples, sync=torch.cuda.synchronize)
+        print(f"batch of 8 patches, p = 1: {t * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

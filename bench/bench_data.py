@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from timing import best_of
+from timing import best_of, ratio_text
 
 from lascar_ref.data import list_cases, preprocess_case, write_phantom_dataset
 
@@ -30,14 +29,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        root = write_phantom_dataset(Path(tmp) / "data", n_task1=1, n_task2_only=0)
-        t_gen = time.perf_counter() - t0
+        t_gen, root = best_of(
+            lambda: write_phantom_dataset(Path(tmp) / "data", n_task1=1, n_task2_only=0), 1
+        )
         case = list_cases(root, 1)[0]
         cache = Path(tmp) / "cache"
-        t0 = time.perf_counter()
-        preprocess_case(case, cache)
-        t_pre = time.perf_counter() - t0
+        t_pre, _ = best_of(lambda: preprocess_case(case, cache), 1)  # the first call fills it
 
         def raw():
             return np.asarray(nib.load(str(case.image)).dataobj).sum()
@@ -55,7 +52,7 @@ def main() -> None:
     print(
         f"nibabel read of enhanced.nii.gz: {t_raw * 1000:.1f} ms; "
         f"cache read (4 arrays): {t_cache * 1000:.1f} ms; "
-        f"speed-up {t_raw / t_cache:.1f}x"
+        f"{ratio_text(t_cache, t_raw, 'nibabel')}"
     )
 
 

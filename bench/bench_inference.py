@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import torch
+from timing import best_of, ratio_text
 
 from lascar_ref.inference.sliding_window import sliding_window_probs
 from lascar_ref.models import SwinUNETR
@@ -36,14 +36,7 @@ def main() -> None:
 
     def timed(fn):
         with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            fn()  # warm-up
-            if cuda:
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            out = fn()
-            if cuda:
-                torch.cuda.synchronize()
-        return time.perf_counter() - t0, out
+            return best_of(fn, 1, warmup=1, sync=torch.cuda.synchronize if cuda else None)
 
     t_ours, ours = timed(
         lambda: sliding_window_probs(x, model, (224, 192, 32), 0.5, batch_size=2, progress=False)
@@ -60,7 +53,7 @@ def main() -> None:
         f"feature size {a.feature_size}"
     )
     print(
-        f"ours {t_ours:.2f} s, MONAI {t_monai:.2f} s, ratio {t_ours / t_monai:.2f}x, "
+        f"ours {t_ours:.2f} s, MONAI {t_monai:.2f} s, {ratio_text(t_ours, t_monai, 'MONAI')}, "
         f"max |prob difference| {float((ours.float() - theirs.float()).abs().max()):.2e}"
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from bench_wall_mask import SPACING, la_like_mask
 from scipy import ndimage
-from timing import best_of
+from timing import best_of, ratio_text
 
 from lascar_ref.evaluation.metrics import case_metrics
 
@@ -56,7 +56,7 @@ def main() -> None:
         f"HD {theirs[0]:.3f} HD95 {theirs[1]:.3f} "
         f"ASSD {theirs[2]:.4f}"
     )
-    print(f"ratio ours/MONAI: {t_ours / t_monai:.2f}x")
+    print(ratio_text(t_ours, t_monai, "MONAI"))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ import platform
 import resource
 import subprocess
 import sys
-import time
+
+from timing import best_of, ratio_text
 
 
 def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> dict:
@@ -68,11 +69,7 @@ def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> di
     step()
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
+    seconds, _ = best_of(step, repeats)  # step() synchronises itself on CUDA
     if cuda:
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -80,7 +77,7 @@ def worker(impl: str, shape: str, device: str, repeats: int, threads: int) -> di
     return {
         "impl": impl,
         "shape": shape,
-        "seconds": min(times),
+        "seconds": seconds,
         "peak_mb": peak_mb,
         "parity": parity,
     }
@@ -146,8 +143,8 @@ def main() -> None:
             print(f"{shape:>12} {impl:>15} {r['seconds']:10.3f} {r['peak_mb']:9.0f}{parity}")
         for impl in (i for i in a.impls if i != "monai" and "monai" in res):
             print(
-                f"{shape:>12}  ratio {impl}/MONAI: "
-                f"time {res[impl]['seconds'] / res['monai']['seconds']:.2f}x, "
+                f"{shape:>12}  {impl}: time "
+                f"{ratio_text(res[impl]['seconds'], res['monai']['seconds'], 'MONAI')}, "
                 f"memory {res[impl]['peak_mb'] / max(res['monai']['peak_mb'], 1e-9):.2f}x"
             )
 

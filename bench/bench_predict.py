@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import numpy as np
 import torch
+from timing import best_of, ratio_text
 
 from lascar_ref.config import OVERLAP, PATCH
 from lascar_ref.data import make_phantom
@@ -61,14 +61,9 @@ def main() -> None:
             )
 
     def seconds(fn):
-        times = []
-        for _ in range(a.repeats):
-            t0 = time.perf_counter()
-            fn()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t0)
-        return min(times)
+        return best_of(
+            fn, a.repeats, sync=torch.cuda.synchronize if device.type == "cuda" else None
+        )[0]
 
     t_ours, t_monai = seconds(ours), seconds(monai)
     print(
@@ -77,7 +72,7 @@ def main() -> None:
     )
     print(
         f"576x576x44 scan: ours {t_ours:.1f} s/scan (whole pipeline), MONAI sliding window "
-        f"{t_monai:.1f} s/scan, ratio {t_ours / t_monai:.2f}x"
+        f"{t_monai:.1f} s/scan, {ratio_text(t_ours, t_monai, 'MONAI')}"
     )
 
 

@@ -1,5 +1,6 @@
-"""The paper's central claim on a CPU testbed: does the anatomical prior (Eq. 6-8, alpha(t)) keep
-scar predictions in anatomically plausible places? — docs/design.md §7, §2.
+"""No anchor: records a result as it comes out. The paper's central claim on a CPU testbed:
+does the anatomical prior (Eq. 6-8, alpha(t)) keep scar predictions in anatomically plausible
+places? — docs/design.md §7, §2.
 
     python bench/bench_prior.py [--out runs_prior] [--seeds 0 1 2] [--folds 0 1]
 

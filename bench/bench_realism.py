@@ -1,4 +1,5 @@
-"""How hard the phantoms are at a given size, against the real-LGE targets — docs/design.md §7.
+"""No anchor: records how hard the phantoms are at a given size, against the real-LGE targets
+— docs/design.md §7.
 
     python bench/bench_realism.py [--size full|demo|test] [--n 8]
 

@@ -1,5 +1,6 @@
-"""The paper's experiments at CPU scale: all five recipes (full, B1-B4) x 2 folds with the demo
-preset, then `eval.py --summary` (Tables 2 and 3). Records wall time per recipe and in total.
+"""No anchor: records the paper's experiments at CPU scale: all five recipes (full, B1-B4) x 2
+folds with the demo preset, then `eval.py --summary` (Tables 2 and 3). Records wall time per
+recipe and in total.
 
     python bench/bench_recipes.py [--out runs_demo] [--n-folds 2] [--recipes full B1 B2 B3 B4]
 

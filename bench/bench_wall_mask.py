@@ -16,7 +16,7 @@ import platform
 
 import numpy as np
 from scipy import ndimage
-from timing import best_of
+from timing import best_of, ratio_text
 
 from lascar_ref.losses import wall_mask
 
@@ -56,7 +56,7 @@ def main() -> None:
     )
     print(f"scipy EDT (one call): {t_scipy * 1000:8.1f} ms")
     print(f"wall_mask (Eq. 6):    {t_ours * 1000:8.1f} ms")
-    print(f"ratio ours/scipy: {t_ours / t_scipy:.2f}x, identical to scipy thresholds: {identical}")
+    print(f"{ratio_text(t_ours, t_scipy, 'scipy')}, identical to scipy thresholds: {identical}")
 
 
 if __name__ == "__main__":

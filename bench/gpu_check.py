@@ -1,4 +1,4 @@
-"""GPU correctness checks (run on a CUDA machine; results go to bench/README.md).
+"""No anchor: records GPU correctness checks (run on a CUDA machine; results go to bench/README.md).
 
     python bench/gpu_check.py
 

@@ -1,4 +1,4 @@
-"""Where the time of one SwinUNETR forward+backward goes — for docs (issue: profile first).
+"""No anchor: records where the time of one SwinUNETR forward+backward goes (profile first).
 
     python bench/profile_model.py [--device cuda] [--shape 224x192x32] [--feature-size 48]
 

@@ -1,20 +1,25 @@
 """Training configuration: one frozen dataclass, every default tagged with its source — paper §3.2,
-§4.1, §4.2; docs/design.md §2 (STYLE rule 6).
+§4.1, §4.2; docs/design.md §2.
 
 Paper constants are imported from the module that uses them (λ from losses/dice_ce.py, β from
 losses/stage_losses.py, α's ramp from losses/wall_weight.py, δ from losses/wall_mask.py, patch and
 overlap held here, the target grid from data/preprocess.py, the fold count from
 data/folds.py), so each has exactly one source. The CLI of train.py is generated from the fields
-(`add_arguments`): `python train.py -h` shows each default and where it comes from. Values are
+(`add_arguments`): `python train.py -h` shows the options in titled groups, each saying what
+it does, then its source and default. Values are
 validated here, before any data is read, and errors name the option (docs/design.md §8).
 Presets: "paper" (the defaults) and "demo" (a small CPU run on phantoms, per-stage epochs).
-Tests: tests/test_train_stages.py, tests/test_reliability.py
+Deviation (the paper is silent): AdamW weight decay 1e-5 (MONAI's tutorial value) and no
+gradient clipping (docs/design.md §2); the training patch 224 x 192 x 32 instead of 228
+(docs/design.md §0). The demo preset is not the paper's recipe (docs/design.md §7).
+Tests: tests/test_config.py
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 from typing import get_type_hints
 
@@ -29,74 +34,194 @@ from .losses.wall_weight import ALPHA_MAX, RAMP_EPOCHS
 PATCH = (224, 192, 32)  # training patch and sliding window, docs/design.md §0
 OVERLAP = 0.5  # sliding-window overlap, docs/design.md §6
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")  # --amp (runtime/device.py)
+PROGRESS_CHOICES = ("auto", "on", "off")  # --progress
 
 
-def src(default, source: str):
-    """A dataclass field with a default and the source of that default."""
-    return field(default=default, metadata={"source": source})
+GROUPS = (  # train.py -h shows the options in these titled groups, in this order
+    "what to run",
+    "data and folds",
+    "model",
+    "optimisation and stopping",
+    "the paper's loss and prior",
+    "augmentation, patches and the sliding window",
+    "speed and devices",
+    "phantoms (no --data)",
+    "output",
+)
+
+
+def opt(default, group: str, help: str, source: str = ""):
+    """A dataclass field: its default, its -h group, what it does and where its value comes from
+    ("paper §4.2", "Eq. 5", "docs/design.md §2"; empty where the option is ours alone)."""
+    assert group in GROUPS, group
+    return field(default=default, metadata={"group": group, "help": help, "source": source})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything one training run of one stage reads (docs/design.md §2)."""
 
-    stage: int = src(1, "§3.2 (1, 2 or 3)")
-    data: str | None = src(
-        None, "LAScarQS root (task1/, task2/); None: phantoms (docs/design.md §7)"
+    stage: int = opt(1, "what to run", "the stage to train: 1, 2 or 3", "paper §3.2")
+    init: str | None = opt(
+        None, "what to run", "weights of an earlier stage, or MONAI weights", "docs/design.md §2"
     )
-    out: str = src(".", "docs/design.md §2: stage{N}.pt, stage{N}.last.pt, stage{N}.log.jsonl")
-    cache: str = src(
-        ".cache/lascar_ref", "preprocessed-volume cache and phantom data (docs/design.md §5)"
+    resume: str | None = opt(
+        None, "what to run", "a stage{N}.last.pt to continue exactly", "docs/design.md §2"
     )
-    init: str | None = src(None, "docs/design.md §2: weights of an earlier stage")
-    resume: str | None = src(None, "docs/design.md §2: a stage{N}.last.pt to continue exactly")
-    fold: int = src(0, "§4.2: 5-fold cross-validation")
-    n_folds: int = src(N_FOLDS, "§4.2")
-    seed: int = src(0, "§4.2: one fixed seed")
-    device: str = src("auto", "cuda if available, else cpu")
-    amp: str = src(
-        "auto", "STYLE 11: bf16 on CUDA when supported, off on CPU (bf16, fp16, off, auto)"
+    data: str | None = opt(
+        None,
+        "data and folds",
+        "dataset root with task1/ and/or task2/; none: built-in phantoms",
+        "docs/design.md §5, §7",
     )
-    deterministic: bool = src(False, "docs/design.md §2: deterministic kernels, fixed threads")
-    lr: float = src(1e-4, "§4.2")
-    pretrained_lr_scale: float = src(
-        0.1, "docs/design.md §2: loaded Stage II E, D_LA 'updated cautiously'"
+    cache: str = opt(
+        ".cache/lascar_ref",
+        "data and folds",
+        "folder for preprocessed volumes and phantom data",
+        "docs/design.md §5",
     )
-    weight_decay: float = src(1e-5, "docs/design.md §2 (paper silent; MONAI tutorial value)")
-    grad_clip: float = src(0.0, "paper silent: 0 = no clipping")
-    batch_size: int = src(1, "§4.2")
-    max_epochs: int = src(250, "§4.2")
-    patience: int = src(30, "§4.2 early stopping")
-    min_delta: float = src(1e-4, "§4.2 early stopping")
-    val_every: int = src(1, "docs/design.md §2")
-    steps_per_epoch: int = src(0, "docs/design.md §2: 0 = one patch per training case")
-    patch: tuple[int, int, int] = src(
-        PATCH, "docs/design.md §0 (paper 228 x 192 x 32, not divisible by 32)"
+    fold: int = opt(0, "data and folds", "validation fold", "paper §4.2")
+    n_folds: int = opt(N_FOLDS, "data and folds", "number of cross-validation folds", "paper §4.2")
+    seed: int = opt(0, "data and folds", "seed of folds, weights and patches", "paper §4.2")
+    feature_size: int = opt(
+        48, "model", "SwinUNETR feature size, a multiple of 12", "docs/design.md §1"
     )
-    spacing_mm: tuple[float, float, float] = src(TARGET_SPACING_MM, "§4.1")
-    size: tuple[int, int, int] = src(TARGET_SIZE, "§4.1")
-    feature_size: int = src(48, "§4.2 / docs/design.md §1")
-    use_checkpoint: bool = src(False, "docs/design.md §1: gradient checkpointing of Swin blocks")
-    channels_last: bool = src(False, "docs/design.md §11: channels_last_3d memory (speed only)")
-    compile: bool = src(False, "docs/design.md §11: torch.compile of the model (speed only)")
-    lam: float = src(LAM, "Eq. 1 / docs/design.md §3")
-    beta_la: float = src(BETA_LA, "Eq. 5")
-    beta_scar: float = src(BETA_SCAR, "Eq. 5")
-    alpha_max: float = src(ALPHA_MAX, "Eq. 7 / docs/design.md §2")
-    alpha_ramp_epochs: int = src(RAMP_EPOCHS, "Eq. 7 / docs/design.md §2")
-    delta_in_mm: float = src(DELTA_IN_MM, "Eq. 6")
-    delta_out_mm: float = src(DELTA_OUT_MM, "Eq. 6")
-    overlap: float = src(OVERLAP, "docs/design.md §6 sliding window")
-    sw_batch_size: int = src(2, "windows per sliding-window batch")
-    phantom_task1: int = src(10, "docs/design.md §7: phantom Task 1 scans (no --data)")
-    phantom_task2_only: int = src(10, "docs/design.md §7: extra LA-only phantom scans (no --data)")
-    phantom_shape: tuple[int, int, int] = src(
-        REALISTIC_SHAPE, "docs/design.md §5, §7: realistic raw size"
+    use_checkpoint: bool = opt(
+        False, "model", "gradient checkpointing of the Swin blocks", "docs/design.md §1"
     )
-    phantom_spacing: tuple[float, float, float] = src(REALISTIC_SPACING, "docs/design.md §5, §7")
-    progress: bool = src(True, "tqdm bars")
+    lr: float = opt(1e-4, "optimisation and stopping", "AdamW learning rate", "paper §4.2")
+    pretrained_lr_scale: float = opt(
+        0.1,
+        "optimisation and stopping",
+        "lr factor of a loaded E and D_LA in Stage II, 'updated cautiously'",
+        "paper §3.2, docs/design.md §2",
+    )
+    weight_decay: float = opt(
+        1e-5,
+        "optimisation and stopping",
+        "AdamW weight decay; paper silent, MONAI tutorial value",
+        "docs/design.md §2",
+    )
+    grad_clip: float = opt(
+        0.0,
+        "optimisation and stopping",
+        "gradient-norm clipping, 0 = none; paper silent",
+        "docs/design.md §2",
+    )
+    batch_size: int = opt(1, "optimisation and stopping", "patches per step", "paper §4.2")
+    max_epochs: int = opt(250, "optimisation and stopping", "epoch limit", "paper §4.2")
+    patience: int = opt(
+        30, "optimisation and stopping", "early-stopping patience in epochs", "paper §4.2"
+    )
+    min_delta: float = opt(
+        1e-4, "optimisation and stopping", "smallest validation gain that counts", "paper §4.2"
+    )
+    val_every: int = opt(
+        1, "optimisation and stopping", "validate every N epochs", "docs/design.md §2"
+    )
+    steps_per_epoch: int = opt(
+        0,
+        "optimisation and stopping",
+        "patches per epoch, 0 = one per training case",
+        "docs/design.md §2",
+    )
+    lam: float = opt(LAM, "the paper's loss and prior", "Dice weight of DiceCE", "Eq. 1")
+    beta_la: float = opt(BETA_LA, "the paper's loss and prior", "weight of L_LA", "Eq. 5")
+    beta_scar: float = opt(BETA_SCAR, "the paper's loss and prior", "weight of L_scar", "Eq. 5")
+    alpha_max: float = opt(
+        ALPHA_MAX,
+        "the paper's loss and prior",
+        "final wall weight alpha of W = 1 + alpha M_wall",
+        "Eq. 7, docs/design.md §2",
+    )
+    alpha_ramp_epochs: int = opt(
+        RAMP_EPOCHS,
+        "the paper's loss and prior",
+        "epochs over which alpha(t) ramps from 0 to its maximum",
+        "Eq. 7, docs/design.md §2",
+    )
+    delta_in_mm: float = opt(
+        DELTA_IN_MM, "the paper's loss and prior", "wall band depth into the LA, mm", "Eq. 6"
+    )
+    delta_out_mm: float = opt(
+        DELTA_OUT_MM, "the paper's loss and prior", "wall band width outside the LA, mm", "Eq. 6"
+    )
+    patch: tuple[int, int, int] = opt(
+        PATCH,
+        "augmentation, patches and the sliding window",
+        "training patch and sliding window, voxels; the paper's 228 is not divisible by 32",
+        "docs/design.md §0",
+    )
+    spacing_mm: tuple[float, float, float] = opt(
+        TARGET_SPACING_MM,
+        "augmentation, patches and the sliding window",
+        "target voxel spacing, mm",
+        "paper §4.1",
+    )
+    size: tuple[int, int, int] = opt(
+        TARGET_SIZE,
+        "augmentation, patches and the sliding window",
+        "preprocessed volume size, voxels",
+        "paper §4.1",
+    )
+    overlap: float = opt(
+        OVERLAP,
+        "augmentation, patches and the sliding window",
+        "sliding-window overlap",
+        "docs/design.md §6",
+    )
+    sw_batch_size: int = opt(
+        2, "augmentation, patches and the sliding window", "windows per sliding-window batch"
+    )
+    device: str = opt("auto", "speed and devices", "cpu, cuda, cuda:N, or auto: cuda if present")
+    amp: str = opt(
+        "auto",
+        "speed and devices",
+        "autocast: bf16, fp16, off, or auto: bf16 on CUDA when supported, off on the CPU",
+        "docs/design.md §2",
+    )
+    deterministic: bool = opt(
+        False,
+        "speed and devices",
+        "deterministic kernels and a fixed thread count",
+        "docs/design.md §2",
+    )
+    channels_last: bool = opt(
+        False, "speed and devices", "channels_last_3d memory, speed only", "docs/design.md §11"
+    )
+    compile: bool = opt(
+        False, "speed and devices", "torch.compile the model, speed only", "docs/design.md §11"
+    )
+    phantom_task1: int = opt(
+        10, "phantoms (no --data)", "phantom scans with LA and scar", "docs/design.md §7"
+    )
+    phantom_task2_only: int = opt(
+        10, "phantoms (no --data)", "extra LA-only phantom scans", "docs/design.md §7"
+    )
+    phantom_shape: tuple[int, int, int] = opt(
+        REALISTIC_SHAPE, "phantoms (no --data)", "raw phantom size, voxels", "docs/design.md §5, §7"
+    )
+    phantom_spacing: tuple[float, float, float] = opt(
+        REALISTIC_SPACING,
+        "phantoms (no --data)",
+        "raw phantom spacing, mm",
+        "docs/design.md §5, §7",
+    )
+    out: str = opt(
+        ".",
+        "output",
+        "folder of stage{N}.pt, stage{N}.last.pt and stage{N}.log.jsonl",
+        "docs/design.md §2",
+    )
+    progress: str = opt(
+        "auto",
+        "output",
+        "progress bars: on, off, or auto: bars only on a terminal, else one line per epoch",
+    )
 
     def __post_init__(self):
+        if isinstance(self.progress, bool):  # older checkpoints and tests: True / False
+            object.__setattr__(self, "progress", "on" if self.progress else "off")
         problems = [
             f"--{name.replace('_', '-')} {getattr(self, name)!r}: {why}"
             for name, ok, why in _checks(self)
@@ -104,6 +229,19 @@ class TrainConfig:
         ]
         if problems:
             raise ValueError("invalid configuration: " + "; ".join(problems))
+
+    @property
+    def bars(self) -> bool:
+        """Whether to draw progress bars: --progress on, or auto and both standard output and
+        standard error are a terminal (a redirected log gets one line per epoch instead)."""
+        return show_bars(self.progress)
+
+
+def show_bars(progress: str) -> bool:
+    """--progress on / off / auto -> bars or not (auto: only on a terminal)."""
+    if progress == "auto":
+        return sys.stdout.isatty() and sys.stderr.isatty()
+    return progress == "on"
 
 
 def _checks(c: TrainConfig) -> list[tuple[str, bool, str]]:
@@ -140,6 +278,7 @@ def _checks(c: TrainConfig) -> list[tuple[str, bool, str]]:
         ("size", all(s > 0 for s in c.size), "must be positive"),
         ("alpha_ramp_epochs", c.alpha_ramp_epochs >= 0, "must be >= 0"),
         ("lam", 0 <= c.lam <= 1, "must lie in [0, 1]"),
+        ("progress", c.progress in PROGRESS_CHOICES, f"must be one of {PROGRESS_CHOICES}"),
     ]
 
 
@@ -179,30 +318,55 @@ OVERRIDABLE_ON_RESUME = {
 }
 
 
+def help_text(f: dataclasses.Field) -> str:
+    """ "early-stopping patience in epochs (paper §4.2; default: 30)": what, source, default."""
+    source = f"{f.metadata['source']}; " if f.metadata["source"] else ""
+    default = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+    return f"{f.metadata['help']} ({source}default: {default})"
+
+
 def add_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ("stage",)) -> None:
-    """One --option per field, default suppressed
-    (so explicit values are known), help with source."""
+    """One --option per field in its titled group; defaults suppressed (so that explicit values
+    are known), help as `help_text`."""
     hints = get_type_hints(TrainConfig)
+    groups = {title: option_group(parser, title) for title in GROUPS}
     for f in dataclasses.fields(TrainConfig):
         if f.name in skip:
             continue
-        name, help_ = (
+        group, name, kind = (
+            groups[f.metadata["group"]],
             "--" + f.name.replace("_", "-"),
-            f"{f.metadata['source']} (default: {f.default})",
+            hints[f.name],
         )
-        kind = hints[f.name]
-        if kind is bool:
-            parser.add_argument(
-                name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_
+        common = dict(default=argparse.SUPPRESS, help=help_text(f))
+        if f.name == "progress":
+            group.add_argument(name, nargs="?", const="on", choices=PROGRESS_CHOICES, **common)
+            group.add_argument(
+                "--no-progress",
+                dest="progress",
+                action="store_const",
+                const="off",
+                default=argparse.SUPPRESS,
+                help="--progress off",
             )
+        elif kind is bool:
+            group.add_argument(name, action=argparse.BooleanOptionalAction, **common)
         elif str(kind).startswith("tuple"):
             elem = float if "float" in str(kind) else int
-            parser.add_argument(name, type=elem, nargs=3, default=argparse.SUPPRESS, help=help_)
+            group.add_argument(name, type=elem, nargs=3, metavar=("X", "Y", "Z"), **common)
         elif f.name == "amp":
-            parser.add_argument(name, choices=AMP_CHOICES, default=argparse.SUPPRESS, help=help_)
+            group.add_argument(name, choices=AMP_CHOICES, **common)
         else:
-            elem = {int: int, float: float}.get(kind, str)
-            parser.add_argument(name, type=elem, default=argparse.SUPPRESS, help=help_)
+            group.add_argument(name, type={int: int, float: float}.get(kind, str), **common)
+
+
+def option_group(parser: argparse.ArgumentParser, title: str):
+    """The parser's argument group of that title (created on first use, so that train.py can add
+    its own options to the same groups before the fields)."""
+    for g in parser._action_groups:
+        if g.title == title:
+            return g
+    return parser.add_argument_group(title)
 
 
 def make_config(preset: str = "paper", **values) -> TrainConfig:

@@ -3,7 +3,7 @@
 A case's labels travel as one float32 tensor (B, 3, X, Y, Z) in the order (LA, scar, wall), so
 that the spatial augmentation moves all three with one sampling grid (docs/design.md §4). The
 dataset stacks them with `stack_labels`; the stage losses read them with `split_labels`. Task 2
-cases (LA only) carry an all-zero scar channel. Tests: tests/test_train_stages.py
+cases (LA only) carry an all-zero scar channel. Tests: tests/test_stage_table.py
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ give leak-free folds, and the matching is reported. A dataset with only task2/ t
 Without --data, a phantom dataset is generated once into the cache folder (safe when two runs
 start at once). Volumes live on the training device as (1, 1, X, Y, Z) images and (1, 3, X, Y, Z)
 labels in labels.LABEL_CHANNELS order (LA, scar or zeros, Eq. 6 wall).
-Tests: tests/test_train_e2e.py, tests/test_reliability.py
+Tests: tests/test_train_e2e.py, tests/test_train_datasets.py, tests/test_data_cache.py
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def phantom_root(cfg: TrainConfig) -> Path:
             cfg.phantom_shape,
             cfg.phantom_spacing,
             seed=cfg.seed,
-            progress=cfg.progress,
+            progress=cfg.bars,
         )
         os.replace(tmp, root)
     except OSError:
@@ -125,7 +125,7 @@ def preprocess_all(cfg: TrainConfig, root: Path, say=print) -> dict[int, dict[st
             say(f"warning: {folder}: not a train_N case folder; ignored")
         cases = list_cases(root, t)
         bar = tqdm(
-            cases, desc=f"preprocess task{t}", unit="case", disable=not cfg.progress, leave=False
+            cases, desc=f"preprocess task{t}", unit="case", disable=not cfg.bars, leave=False
         )
         pre[t] = {c.name: preprocess_case(c, cache, pcfg) for c in bar}
     return pre

@@ -11,7 +11,10 @@ Protection of earlier-stage knowledge applies only to module groups loaded by --
 (docs/design.md §2): in Stage II, loaded E and D_LA train at lr x 0.1 ("updated cautiously");
 in Stage III, a loaded E has its early part frozen (patch embedding, Swin stages 1-2, skip
 blocks 0-2). Random groups train at the base lr and nothing random is frozen (B1, B3, B4).
-Tests: tests/test_train_stages.py, tests/test_stage_protection.py
+Deviation (values the paper leaves open): the factor 0.1 for "updated cautiously"; the frozen
+prefixes for the "early encoder"; protection only of what was loaded (the paper's baselines
+without pretraining have nothing to protect).
+Tests: tests/test_stage_table.py, tests/test_stage_protection.py
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .labels import Labels, split_labels
+from .labels import split_labels
 from .losses import alpha_schedule, stage1_loss, stage2_loss, stage3_loss
 from .models import DualSwinUNETR, SwinUNETR
 from .models.transfer import GROUPS
@@ -41,22 +44,26 @@ class LossWeights:
     alpha_t: float
 
 
-def loss_stage1(logit_la: torch.Tensor, y: Labels, w: LossWeights) -> Terms:
-    """Eq. 3 on the LA channel."""
-    return stage1_loss(logit_la, y.la, w.lam)
+def loss_stage1(logit_la: torch.Tensor, labels: torch.Tensor, w: LossWeights) -> Terms:
+    """Eq. 3 on the LA channel. logit_la (B, 1, X, Y, Z); labels (B, 3, X, Y, Z) (labels.py)."""
+    return stage1_loss(logit_la, split_labels(labels).la, w.lam)
 
 
-def loss_stage2(outputs: tuple[torch.Tensor, torch.Tensor], y: Labels, w: LossWeights) -> Terms:
-    """Eq. 5 with the wall-weighted scar term of Eq. 7-8 (W = 1 + alpha_t * M_wall)."""
+def loss_stage2(
+    outputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor, w: LossWeights
+) -> Terms:
+    """Eq. 5 with the wall-weighted scar term of Eq. 7-8 (W = 1 + alpha_t * M_wall).
+    outputs: (logit_la, logit_scar), each (B, 1, X, Y, Z); labels (B, 3, X, Y, Z)."""
     logit_la, logit_scar = outputs
+    y = split_labels(labels)
     return stage2_loss(
         logit_la, logit_scar, y.la, y.scar, y.wall, w.alpha_t, w.beta_la, w.beta_scar, w.lam
     )
 
 
-def loss_stage3(logit_scar: torch.Tensor, y: Labels, w: LossWeights) -> Terms:
-    """Eq. 9 on the scar channel."""
-    return stage3_loss(logit_scar, y.scar, w.lam)
+def loss_stage3(logit_scar: torch.Tensor, labels: torch.Tensor, w: LossWeights) -> Terms:
+    """Eq. 9 on the scar channel. logit_scar (B, 1, X, Y, Z); labels (B, 3, X, Y, Z)."""
+    return stage3_loss(logit_scar, split_labels(labels).scar, w.lam)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class StageSpec:
     groups: dict[str, str]  # module group (E, D_LA, D_scar) -> module prefix in `model`
     slow_if_loaded: tuple[str, ...]  # groups at lr x pretrained_lr_scale when loaded by --init
     frozen_if_loaded: dict[str, tuple[str, ...]]  # group -> module prefixes frozen when loaded
-    loss: Callable[..., Terms]  # (outputs, Labels, LossWeights) -> terms
+    loss: Callable[..., Terms]  # (outputs, labels (B, 3, X, Y, Z), LossWeights) -> terms
     uses_alpha: bool  # whether alpha(t) of Eq. 7 ramps in this stage
 
 
@@ -134,8 +141,8 @@ def build_model(spec: StageSpec, feature_size: int, use_checkpoint: bool = False
 
 
 def freeze(model: nn.Module, spec: StageSpec, loaded: list[str]) -> list[str]:
-    """Set requires_grad False under the stage's
-    frozen prefixes of *loaded* groups; returns them."""
+    """Set requires_grad False under the stage's frozen prefixes of *loaded* groups; returns
+    them."""
     frozen = [prefix for group in loaded for prefix in spec.frozen_if_loaded.get(group, ())]
     for prefix in frozen:
         for p in model.get_submodule(prefix).parameters():
@@ -159,11 +166,6 @@ def param_groups(
 def alpha_t(spec: StageSpec, epoch: int, alpha_max: float, ramp_epochs: int) -> float:
     """Eq. 7 alpha(t) of this epoch; 0 in stages without the wall prior."""
     return alpha_schedule(epoch, alpha_max, ramp_epochs) if spec.uses_alpha else 0.0
-
-
-def loss_fn(spec: StageSpec, weights: LossWeights) -> Callable[[object, torch.Tensor], Terms]:
-    """The stage loss as train_step calls it: (model outputs, labels (B, 3, X, Y, Z)) -> terms."""
-    return lambda outputs, labels: spec.loss(outputs, split_labels(labels), weights)
 
 
 def predict_logits(model: nn.Module, spec: StageSpec) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -105,9 +105,41 @@ def one_step(model, spec, optimizer, weights, **kw):
     """One train_step of the stage's loss on tiny_batch(), without a GradScaler."""
     import torch
 
-    from lascar_ref.stage_table import loss_fn
     from lascar_ref.training.step import train_step
 
     image, labels = tiny_batch()
     scaler = torch.amp.GradScaler("cpu", enabled=False)
-    return train_step(model, image, labels, optimizer, scaler, loss_fn(spec, weights), None, **kw)
+    return train_step(model, image, labels, optimizer, scaler, spec.loss, weights, None, **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """A dataset in the geometry of TINY_TRAIN, for copying and breaking."""
+    from lascar_ref.data import write_phantom_dataset
+
+    root = tmp_path_factory.mktemp("tiny_data") / "data"
+    return write_phantom_dataset(
+        root, n_task1=3, n_task2_only=1, shape=(48, 48, 16), spacing=(2.5, 2.5, 5.0), seed=0
+    )
+
+
+@pytest.fixture
+def data(tmp_path, tiny_data):
+    """A private copy of tiny_data."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_data, root)
+    return root
+
+
+def train_cli(argv, capsys):
+    """train.py's main(argv) in this process: (exit status, everything it printed)."""
+    rc = load_script("train").main(argv)
+    captured = capsys.readouterr()
+    return rc, captured.out + captured.err
+
+
+def opts(tiny_train, **kw):
+    """TINY_TRAIN values (updated by kw) as train.py options."""
+    return tiny_cli({**tiny_train, **kw})

@@ -22,10 +22,12 @@ from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.runtime.distributed import World, augment_seed, shard_batches
 from lascar_ref.stage_data import fold_cases, to_device
-from lascar_ref.stage_table import STAGES, LossWeights, loss_fn
+from lascar_ref.stage_table import STAGES, LossWeights
 from lascar_ref.training.setup import setup_run
 from lascar_ref.training.step import epoch_order, train_step
 from lascar_ref.training.validate import validate
+
+pytestmark = pytest.mark.slow  # starts torchrun processes
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 2  # patches per epoch: one step of 2 x 1 patches under torchrun
@@ -98,7 +100,7 @@ def one_process_epoch(run, cases, cfg, rng_by_rank: list[dict]) -> None:
     order = epoch_order(len(cases), STEPS, sampler)
     shares = [shard_batches(order, 1, World(r, len(augs))) for r in range(len(augs))]
     assert sorted(torch.cat(shares).tolist()) == sorted(order.tolist())  # nothing dropped
-    stage_loss = loss_fn(spec, LossWeights(cfg.lam, cfg.beta_la, cfg.beta_scar, 0.0))
+    weights = LossWeights(cfg.lam, cfg.beta_la, cfg.beta_scar, 0.0)
     for step in range(len(shares[0])):
         patches = []
         for r, share in enumerate(shares):
@@ -119,7 +121,8 @@ def one_process_epoch(run, cases, cfg, rng_by_rank: list[dict]) -> None:
             torch.cat([p["labels"] for p in patches]),  # (2, 3, *patch)
             run.optimizer,
             run.scaler,
-            stage_loss,
+            spec.loss,
+            weights,
             None,
         )
         assert finite
@@ -147,10 +150,11 @@ def test_two_processes_equal_one_process_with_batch_two(ddp_runs):
     of 2 processes x batch 1 equal one process x batch 2 within 1e-6 for all but a 1e-5 fraction of
     them after each step, and none moves more than 2 lr apart.
     Why not 1e-6 everywhere: AdamW's first step moves each weight by lr * g / (|g| + 1e-8), about
-    lr * sign(g), so a weight whose gradient is near 0 and whose sign the float32 rounding of one
-    batch-2 backward vs two batch-1 backwards + all-reduce flips moves up to 2 lr apart. Which
-    weights those are depends on the CPU's kernels: measured max 2.0e-7 on one machine, 1.15e-5
-    (one weight) on another, at lr 1e-5."""
+    lr * sign(g), so a weight whose gradient is within float32 rounding of 0 (one batch-2 backward
+    vs two batch-1 backwards + all-reduce sum in another order) may move up to 2 lr apart. So a
+    weight may differ by more than 1e-6 only where its first moment is itself within the moment
+    tolerance (1e-4 of the largest) of 0, i.e. where the sign of its gradient is rounding noise.
+    Measured, first step: 2 such weights of 4.1M on one machine, 820 on another (max 1.15e-5)."""
     runs, tiny, _ = ddp_runs
     torch.set_num_threads(1)
     cfg = make_config(stage=1, out=str(runs["one"]), steps_per_epoch=STEPS, lr=LR, **tiny)
@@ -167,14 +171,20 @@ def test_two_processes_equal_one_process_with_batch_two(ddp_runs):
             one_process_epoch(run, cases, cfg, before["rng_by_rank"])
             ddp = state(runs["resumed"] / "stage1.last.pt")
         assert ddp["epoch"] == epoch
-        ours_w = run.model.state_dict()
-        diff = max_diff(ddp["model"], ours_w)
-        far = sum(int(((ddp["model"][k] - v).abs() > 1e-6).sum()) for k, v in ours_w.items())
-        n = sum(v.numel() for v in ours_w.values())
-        # near-zero gradients may flip sign by rounding (docstring): measured 2 of 4.1M above 1e-6
-        assert far <= 1e-5 * n and diff <= 2 * LR, (epoch, far, diff)
         ours = run.optimizer.state_dict()["state"]
         moment = max(float(s["exp_avg"].abs().max()) for s in ours.values())
+        index = {
+            id(p): i
+            for i, p in enumerate(q for g in run.optimizer.param_groups for q in g["params"])
+        }
+        noisy, far, diff = 0, 0, 0.0
+        for name, p in run.model.named_parameters():  # near-zero gradients: see the docstring
+            apart = (ddp["model"][name] - p.detach()).abs()
+            diff = max(diff, float(apart.max()))
+            tiny = ours[index[id(p)]]["exp_avg"].abs() <= 1e-4 * moment
+            noisy += int(((apart > 1e-6) & tiny).sum())
+            far += int(((apart > 1e-6) & ~tiny).sum())
+        assert far == 0 and diff <= 2 * LR, (epoch, far, noisy, diff)
         moment_diff = max(
             float((ddp["optimizer"]["state"][i]["exp_avg"] - s["exp_avg"]).abs().max())
             for i, s in ours.items()

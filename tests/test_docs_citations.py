@@ -1,5 +1,7 @@
-"""Every `docs/design.md §N` cited in the code, scripts, tests and README exists in docs/design.md,
-and no citation points at a file outside the repository (the old `DESIGN.md`)."""
+"""Every `docs/design.md §N` cited in the code, scripts (train.py, eval.py, predict.py, bench/),
+tests and README exists in docs/design.md; every test file cited exists; no citation points at a
+file outside the repository (the old `DESIGN.md`, a style guide's "STYLE rule N"); the README's
+layout names every library file, matched as a whole file name."""
 
 import re
 from pathlib import Path
@@ -15,6 +17,7 @@ def sources():
         *ROOT.glob("bench/*.py"),
         ROOT / "train.py",
         ROOT / "eval.py",
+        ROOT / "predict.py",
         ROOT / "README.md",
         *ROOT.glob("docs/*.md"),
     ]
@@ -54,6 +57,26 @@ def test_citations_are_used_and_none_point_outside_the_repository():
         if re.search(r"(?<!docs/design\.md)(?<![\w/])DESIGN\.md", p.read_text())
     ]
     assert not stale, f"citations of DESIGN.md, which is not in the repository: {stale}"
+    style = [
+        str(p.relative_to(ROOT)) for p in sources() if re.search(r"STYLE( rule)? \d", p.read_text())
+    ]
+    assert not style, f"citations of a style guide that is not in the repository: {style}"
+
+
+def test_every_cited_test_file_exists():
+    cited_tests = {
+        name: str(p.relative_to(ROOT))
+        for p in sources()
+        for name in re.findall(r"tests/(test_\w+\.py)", p.read_text())
+    }
+    assert len(cited_tests) >= 20
+    missing = {n: where for n, where in cited_tests.items() if not (ROOT / "tests" / n).is_file()}
+    assert not missing, f"cited test files that do not exist: {missing}"
+
+
+def names_file(text: str, name: str) -> bool:
+    """`name` appears in `text` as a whole file name (not inside a longer one)."""
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text) is not None
 
 
 def test_the_checker_catches_a_missing_section(tmp_path):
@@ -69,9 +92,10 @@ def test_readme_layout_names_every_library_file():
         rel = path.relative_to(ROOT / "lascar_ref")
         if path.name == "__init__.py" or rel.parts[0] == "models":
             continue  # packages; the model files are listed in "The model" section
-        assert path.name in layout, f"README layout does not mention {rel}"
+        assert names_file(layout, path.name), f"README layout does not mention {rel}"
     model_section = text[text.index("## The model") : text.index("## Deviations")]
     for path in sorted((ROOT / "lascar_ref" / "models").glob("*.py")):
-        assert path.name == "__init__.py" or path.name in model_section, path.name
-    for name in ("stages.py", "dataset.py", "random.py"):  # files that no longer exist
-        assert name not in layout
+        assert path.name == "__init__.py" or names_file(model_section, path.name), path.name
+    for name in ("stages.py", "dataset.py", "random.py", "trainer.py"):  # files no longer there
+        assert not names_file(layout, name)
+    assert names_file("fit.py (one stage)", "fit.py") and not names_file("profile_fit.py", "fit.py")

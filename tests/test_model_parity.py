@@ -52,6 +52,7 @@ def pair():
     return theirs, ours
 
 
+@pytest.mark.slow  # full-size forward passes
 @pytest.mark.parametrize("shape", [(1, 1, 64, 64, 32), (1, 1, 96, 64, 64)])
 def test_outputs_match_monai(pair, shape):
     theirs, ours = pair
@@ -63,6 +64,7 @@ def test_outputs_match_monai(pair, shape):
     assert a.std() > 0.01  # a non-trivial output, not two zeros
 
 
+@pytest.mark.slow  # full-size forward passes
 def test_explicit_path_matches_monai_in_training_mode(pair):
     theirs, ours = pair
     explicit = SwinUNETR(attn_impl="explicit")
@@ -110,6 +112,7 @@ def _legacy_forward(self, x):
     return self.reduction(self.norm(torch.cat(parts, -1)))
 
 
+@pytest.mark.slow  # full-size forward passes
 def test_legacy_merge_order_matches_old_monai(pair, monkeypatch):
     theirs, ours = pair
     assert len(set(LEGACY_MERGE_ORDER)) == 6 and len(set(MERGE_ORDER)) == 8

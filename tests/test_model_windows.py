@@ -1,6 +1,7 @@
 """Window invariants of the Swin encoder (lascar_ref/models/windows.py, window_attention.py,
 swin_block.py) and the SDPA path against the explicit softmax path."""
 
+import pytest
 import torch
 
 from lascar_ref.models import SwinUNETR
@@ -90,6 +91,7 @@ def test_unshifted_block_mixes_within_window_only():
     assert changed[:2, :2, :2].all() and int(changed.sum()) == 8
 
 
+@pytest.mark.slow  # full-size backward passes
 def test_sdpa_equals_explicit_forward_and_gradients():
     torch.manual_seed(0)
     sdpa = SwinUNETR(feature_size=12, attn_impl="sdpa")
@@ -105,6 +107,7 @@ def test_sdpa_equals_explicit_forward_and_gradients():
         assert torch.allclose(ps.grad, pe.grad, atol=1e-5, rtol=1e-4), name
 
 
+@pytest.mark.slow  # full-size backward passes
 def test_gradient_checkpointing_same_gradients():
     torch.manual_seed(0)
     plain = SwinUNETR(feature_size=12)

@@ -23,6 +23,7 @@ def monai_model(monai):
     return MonaiSwinUNETR(in_channels=1, out_channels=1, feature_size=F).eval()
 
 
+@pytest.mark.slow  # full-size models
 def test_export_then_monai_loads_it_and_agrees(tmp_path, monai_model):
     torch.manual_seed(0)
     ours = build_model(STAGES[2], F).eval()  # a Stage II checkpoint: export its scar decoder

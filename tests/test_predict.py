@@ -61,6 +61,7 @@ def dice(a, b):
     return case_metrics(np.asarray(a) > 0, np.asarray(b) > 0, (1.0, 1.0, 1.0))["dice"]
 
 
+@pytest.mark.slow  # trains a model first
 def test_flipped_copy_is_predicted_in_its_own_geometry(tmp_path, trained):
     out, case, ref = trained
     img = nib.load(case.meta["source"]["image"])
@@ -88,6 +89,7 @@ def test_flipped_copy_is_predicted_in_its_own_geometry(tmp_path, trained):
     assert dice(ours.data[::-1, ::-1], expected) >= 0.99
 
 
+@pytest.mark.slow  # trains a model first
 def test_copy_resampled_to_1mm_matches(tmp_path, trained):
     """The paper's second voxel size. Two masks on different grids differ at their borders by the
     interpolation of the mask itself, so the comparison is made in two steps: predict.py on the
@@ -133,6 +135,7 @@ def test_copy_resampled_to_1mm_matches(tmp_path, trained):
     assert dice((ours > 0) & confident, expected & confident) >= 0.99
 
 
+@pytest.mark.slow  # trains a model first
 def test_la_near_the_edge_of_a_large_field_of_view_is_found(tmp_path, trained):
     """One phantom anatomy rendered on a 500 x 500 mm grid, cut twice to 90 x 134 voxels: once with
     the LA in the centre, once with it 17 voxels from an edge, where more than 40% of it lies
@@ -162,6 +165,7 @@ def test_la_near_the_edge_of_a_large_field_of_view_is_found(tmp_path, trained):
     assert [s["scan"] for s in summary] == ["centred", "edge"]
 
 
+@pytest.mark.slow  # trains a model first
 def test_ensembles(tmp_path, trained):
     out, case, _ = trained
     image = case.meta["source"]["image"]
@@ -225,6 +229,7 @@ def test_volumes_and_burden_by_hand():
     assert math.isnan(scan_summary({"scar": scar}, (1.0, 1.0, 1.0))["scar_burden_pct"])
 
 
+@pytest.mark.slow  # trains a model first
 def test_a_corrupt_scan_among_good_ones(tmp_path, trained, capsys):
     out, case, _ = trained
     folder = tmp_path / "scans"

@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import tiny_cli
+import pytest
+from conftest import opts, tiny_cli, train_cli
 
 from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.recipe_table import RECIPES
@@ -30,6 +31,7 @@ def test_recipes_are_the_papers_chains():
     }
 
 
+@pytest.mark.slow  # trains stages
 def test_b4_all_folds_interrupted_after_the_first_fold_then_rerun(tmp_path, tiny_train):
     out = tmp_path / "runs" / "B4"
     cmd = [
@@ -92,3 +94,20 @@ def test_fold_all_needs_a_chain_and_a_valid_fold(tmp_path, capsys, tiny_train):
     assert "a recipe resumes by itself" in capsys.readouterr().err
     assert train.main(["--stage", "all", "--init", "stage1.pt", *tiny_cli(tiny_train)]) == 2
     assert "--init is for one stage" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # trains stages
+def test_stage_all_resume_continues_the_chain(tmp_path, capsys, tiny_train):
+    out = tmp_path / "run"
+    rc, text = train_cli(["--stage", "1", *opts(tiny_train, out=str(out))], capsys)
+    assert rc == 0, text
+    last = out / "stage1.last.pt"
+    rc, text = train_cli(
+        ["--stage", "all", "--resume", str(last), *opts(tiny_train, out=str(out), max_epochs=2)],
+        capsys,
+    )
+    assert rc == 0, text
+    for stage in (2, 3):
+        state = load_checkpoint(out / f"stage{stage}.last.pt")
+        assert state["config"]["init"] == str(out / f"stage{stage - 1}.pt")
+    assert load_checkpoint(last)["epoch"] == 1  # Stage I went on to its new max_epochs

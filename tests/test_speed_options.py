@@ -15,6 +15,8 @@ from lascar_ref.runtime.speed import MEMORY_FORMAT, apply_speed_options
 from lascar_ref.stage_table import STAGES, build_model
 from lascar_ref.training.setup import setup_run
 
+pytestmark = pytest.mark.slow  # compiles the model
+
 
 def outputs_and_grads(model, x):
     """Forward + backward of a fixed function of every output; (outputs, {name: grad})."""

@@ -12,6 +12,8 @@ from lascar_ref.run_log import read_log
 from lascar_ref.stage_table import STAGES, LossWeights, build_model, freeze, param_groups
 from lascar_ref.training.fit import fit
 
+pytestmark = pytest.mark.slow  # trains stages
+
 W = LossWeights(0.5, 0.3, 0.7, 0.0)
 
 

@@ -1,12 +1,16 @@
-"""Checkpoint safety (lascar_ref/checkpoint.py; STYLE rule 12)."""
+"""Checkpoint safety (lascar_ref/checkpoint.py; docs/design.md §8): the safe loader, atomic and
+concurrent writes, schemas checked on load."""
 
 import shutil
+import threading
 
 import pytest
 import torch
 
 from lascar_ref.checkpoint import load_checkpoint, save_checkpoint
+from lascar_ref.config import make_config
 from lascar_ref.errors import CheckpointError
+from lascar_ref.training.fit import fit
 
 
 class Payload:
@@ -86,3 +90,35 @@ def test_wrong_stage_init_is_refused_before_training(tmp_path, capsys, tiny_trai
     err = capsys.readouterr().err
     assert rc == 2 and "stage3.pt" in err and "from Stage 3" in err
     assert not (tmp_path / "stage2.last.pt").exists()
+
+
+def test_concurrent_checkpoint_writes_use_private_temporary_files(tmp_path):
+    path = tmp_path / "stage1.last.pt"
+    errors = []
+
+    def writer(value):
+        try:
+            for _ in range(5):
+                save_checkpoint({"stage": 1, "w": torch.full((1000,), float(value))}, path)
+        except Exception as e:  # noqa: BLE001 - any failure of a writer fails the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(v,)) for v in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and load_checkpoint(path)["w"].unique().numel() == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["stage1.last.pt"]
+
+
+def test_hand_made_checkpoint_with_missing_keys_is_refused(tmp_path, tiny_train):
+    path = tmp_path / "stage1.last.pt"
+    torch.save({"format": "lascar_ref/1", "stage": 1, "arch": {}, "model": {}}, path)
+    with pytest.raises(
+        CheckpointError, match=r"stage1\.last\.pt: lascar_ref checkpoint without \['config'"
+    ):
+        fit(
+            make_config(**dict(tiny_train, resume=str(path), out=str(tmp_path))),
+            say=lambda *_: None,
+        )

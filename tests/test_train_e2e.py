@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from conftest import tiny_cli
 
+pytestmark = pytest.mark.slow  # trains stages
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

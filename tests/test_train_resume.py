@@ -11,6 +11,8 @@ from lascar_ref.models.window_attention import WindowAttention
 from lascar_ref.run_log import read_log
 from lascar_ref.training.fit import fit
 
+pytestmark = pytest.mark.slow  # trains stages
+
 
 def quiet(*_):
     pass

@@ -15,8 +15,8 @@ POS_FRACTION = 0.5  # docs/design.md §4
 
 
 def foreground_indices(mask: torch.Tensor) -> torch.Tensor:
-    """(X, Y, Z) mask -> (K,) int64 flat indices of
-    its voxels, precomputed once per case (on the CPU)."""
+    """(X, Y, Z) mask -> (K,) int64 flat indices of its voxels, precomputed once per case
+    (on the CPU)."""
     return torch.nonzero(mask.reshape(-1) > 0).flatten().cpu()
 
 
@@ -27,8 +27,8 @@ def sample_starts(
     generator: torch.Generator,
     pos_fraction: float = POS_FRACTION,
 ) -> torch.Tensor:
-    """One patch corner per entry of fg_indices -> (B,
-    3) int64; the same random draws whatever is chosen."""
+    """One patch corner per entry of fg_indices -> (B, 3) int64; the same random draws whatever is
+    chosen."""
     if any(p > n for p, n in zip(patch, volume)):
         raise ValueError(f"patch {tuple(patch)} is larger than the volume {tuple(volume)}")
     X, Y, Z = volume

@@ -1,5 +1,8 @@
 """Eq. (2) composition — paper §3.1:  X' = T_k o ... o T_1(X), k = 8 operations of Table 1.
 
+Deviation (the paper gives no order or implementation): the crop and the three spatial
+operations share one sampling grid, so no padded border appears inside a patch, and the bias
+field is applied to the sampled patch (docs/design.md §4).
 Per sample, each operation is applied independently with its probability P (Table 1), with
 parameters drawn from its ranges (table1.py). Order (docs/design.md §4): the label-guided crop and
 T_elastic, T_rot, T_zoom as ONE sampling grid (spatial.py), then T_bias on the patch (its law
@@ -84,8 +87,8 @@ def apply_params(
     patch: tuple[int, int, int],
     spacing_mm: tuple[float, float, float],
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """image (1 or B, 1, X, Y, Z), labels (1 or B, K, X,
-    Y, Z) or None -> patches (B, 1, *patch), (B, K, *patch).
+    """image (1 or B, 1, X, Y, Z), labels (1 or B, K, X, Y, Z) or None -> patches (B, 1, *patch),
+    (B, K, *patch).
 
     Labels are linearly interpolated and thresholded at 0.5 (float32 0/1).
     """
@@ -122,8 +125,8 @@ def augment(
     fg_indices: list | None = None,
     p: dict | None = None,
 ) -> dict:
-    """Eq. 2 for a batch: {"image": (B, 1, *patch),
-    "labels": (B, K, *patch) or None, "params": ...}.
+    """Eq. 2 for a batch: {"image": (B, 1, *patch), "labels": (B, K, *patch) or None, "params":
+    ...}.
 
     image (1 or B, 1, X, Y, Z) on any device; B patches (default: image batch size).
     """
@@ -142,9 +145,8 @@ def augmented_samples(
     seed: int = 0,
     target_channel: int = 0,
 ) -> dict:
-    """What the model sees: n augmented patches of one
-    volume, image (1, 1, X, Y, Z), labels (1, K, X, Y, Z),
-    label-guided on labels[:, target_channel]."""
+    """What the model sees: n augmented patches of one volume, image (1, 1, X, Y, Z), labels
+    (1, K, X, Y, Z), label-guided on labels[:, target_channel]."""
     g = torch.Generator().manual_seed(seed)
     fg = foreground_indices(labels[0, target_channel])
     return augment(image, labels, patch, spacing_mm, g, batch_size=n, fg_indices=[fg] * n)

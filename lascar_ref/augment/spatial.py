@@ -6,9 +6,12 @@ centre c (voxel index in the volume), the source index is
 
   s(u) = c + [R_z(-theta) r / zoom] / spacing + d(u)
 
-R_z: in-plane rotation about Z in mm (rigid under anisotropic spacing); zoom > 1 magnifies;
+R_z: in-plane rotation about Z in mm (rigid under anisotropic spacing); zoom > 1 magnifies.
+Deviation: Table 1 gives one angle range; we rotate in-plane only, since out of the plane of
+4:1 anisotropic voxels a rotation acts as a shear (nnU-Net does the same; docs/design.md §4).
 d: elastic displacement in voxels, Gaussian-smoothed noise (sigma ~ U(3, 5) voxels) normalised
-per axis to a maximum of |d_a| = Delta_a (Delta_x, Delta_y ~ U(3, 6), Delta_z ~ U(2, 5)).
+per axis to a maximum of |d_a| = Delta_a (Delta_x, Delta_y ~ U(3, 6), Delta_z ~ U(2, 5)), the
+noise drawn on a stride-2 grid and upsampled (same covariance, less work).
 Deviation: MONAI's Rand3DElastic cannot express a per-axis Delta (docs/design.md §4). About 1% of
 voxels fold at sigma = 3, Delta = (6, 6, 5); accepted.
 One trilinear grid_sample (align_corners=True, border padding) samples image and label channels;
@@ -52,8 +55,8 @@ def elastic_field(
     patch: tuple[int, int, int],
     device: torch.device,
 ) -> torch.Tensor:
-    """(B,) sigma, (B, 3) Delta, (B,) seeds -> displacement
-    d (B, 3, X, Y, Z) in voxels, max |d_a| = Delta_a.
+    """(B,) sigma, (B, 3) Delta, (B,) seeds -> displacement d (B, 3, X, Y, Z) in voxels, max |d_a| =
+    Delta_a.
 
     White noise is drawn on a grid of stride 2, smoothed with sigma / 2 there and trilinearly
     upsampled: the same Gaussian covariance (sigma sqrt 2 voxels), since for sigma >= 3 the
@@ -78,8 +81,8 @@ def sampling_grid(
     spacing_mm: tuple[float, float, float],
     volume: tuple[int, int, int],
 ) -> torch.Tensor:
-    """Source indices s(u) of the docstring, normalised
-    for grid_sample: (B, X, Y, Z, 3) as (z, y, x)."""
+    """Source indices s(u) of the docstring, normalised for grid_sample: (B, X, Y, Z, 3) as
+    (z, y, x)."""
     device = centre_vox.device
     B = centre_vox.shape[0]
     sp = torch.tensor(spacing_mm, dtype=torch.float32, device=device)

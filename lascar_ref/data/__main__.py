@@ -50,7 +50,13 @@ def main(argv=None) -> int:
         print(f"{len(problems)} problem(s) found in {a.root}")
         return 1 if problems else 0
     write_phantom_dataset(
-        a.out, a.n_task1, a.n_task2_only, tuple(a.shape), tuple(a.spacing), a.seed, progress=True
+        a.out,
+        a.n_task1,
+        a.n_task2_only,
+        tuple(a.shape),
+        tuple(a.spacing),
+        a.seed,
+        progress=sys.stderr.isatty(),  # bars on a terminal only (a redirected log stays short)
     )
     print(f"wrote {a.n_task1} Task 1 and {a.n_task1 + a.n_task2_only} Task 2 scans to {a.out}")
     return 0

@@ -5,7 +5,7 @@
 Labels are binarised with > 0 (LA is stored as 420, scar as 0/1). Folders of a task that are not
 named train_N are reported (`ignored_folders`), never dropped silently. A dataset with only
 task2/ supports Stage I alone (`supported_stages`).
-Tests: tests/test_data_validation.py, tests/test_reliability.py
+Tests: tests/test_data_validation.py, tests/test_train_datasets.py
 """
 
 from __future__ import annotations

@@ -89,8 +89,8 @@ def _raw_pixdim(path: Path) -> tuple[float, float, float] | None:
 def write_volume(
     path: str | Path, data: np.ndarray, affine: np.ndarray, header: nib.Nifti1Header | None = None
 ) -> None:
-    """Write (X, Y, Z) data as NIfTI with the given
-    affine (and header, copied), creating parent folders."""
+    """Write (X, Y, Z) data as NIfTI with the given affine (and header, copied), creating parent
+    folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     hdr = header.copy() if header is not None else None

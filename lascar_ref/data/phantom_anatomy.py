@@ -76,117 +76,65 @@ def _vein(x, y, z, rng, p0, d, length, radius, irregular):
     return out
 
 
+# Geometry in mm (ranges are uniform draws), from typical adult cardiac anatomy on LGE MRI.
+LA_CENTRE_JITTER_MM = 4.0  # the LA centre moves up to this far from the field's centre
+LA_SEMI_AXES_MM = ((24, 32), (21, 28), (18, 24))  # LA body ellipsoid, before style.la_scale
+LA_MODULATION = 0.08  # amplitude of the low-order shape modulation of the LA body
+VEIN_RADIUS_MM = (4.5, 7.0)
+VEIN_LABEL_MM = (12, 20)  # labelled length of a vein beyond the body's surface
+VEIN_UNLABELLED_MM = 30  # the vessel goes on, unlabelled, this much further
+APPENDAGE_LOBE_MM = ((6, 10), (4.5, 7), (4.5, 7))  # semi-axes of one appendage lobe
+WALL_MM = (2.0, 3.0)  # LA wall thickness
+LV_SEMI_AXES_MM = ((30, 38), (26, 32), (26, 32))
+LV_DIRECTION = (0.75, 0.35, -0.55)  # from the LA centre towards the LV (anterior, inferior)
+MYOCARDIUM_MM = (7, 10)
+AORTA_RADIUS_MM = (11, 15)  # ascending aorta
+DESCENDING_AORTA_RADIUS_MM = (9, 12)
+SCAR_SEED_MM = (6, 10)  # radius of a scar patch around a point of the LA surface
+ANTRUM_EXTRA_MM = (4, 8)  # an antral ring reaches this far beyond the vein radius
+NOISE_INSIDE_MM = (4, 6)  # label noise blobs this deep inside the cavity (Fig. 2)
+NOISE_OUTSIDE_MM = (1, 3)  # and this far beyond the wall
+NOISE_BLOB_RADIUS_MM = (1.5, 2.5)
+FAT_BAND_MM = 6  # epicardial fat lies within this distance outside the wall
+LUNG_OFFSET_MM = 48  # lung lies beyond this lateral distance from the LA centre (x style.la_scale)
+INFLOW_REACH_MM = 10.0  # inflow brightens blood within this distance beyond a vein ostium
+
+
 def make_anatomy(
     rng: np.random.Generator, shape, spacing, style: PhantomStyle = DEFAULT_STYLE
 ) -> dict[str, np.ndarray]:
     """Boolean maps (X, Y, Z): la (label), la_blood (LA + whole veins), blood (all bright blood),
     wall, scar (true enhancement), scar_label (annotation incl. noise), myo (nulled LV
     myocardium), fat, lung, enhancing (scar-like confounders outside the wall; enhancing_kind:
-    uint8, CONFOUNDERS index + 1), inflow (blood near the vein ostia)."""
-    x, y, z = _grid(shape, spacing)
-    c0 = rng.uniform(-4, 4, 3)
-    k_size = rng.uniform(*style.la_scale)
-    axes = tuple(
-        k_size * a for a in (rng.uniform(24, 32), rng.uniform(21, 28), rng.uniform(18, 24))
-    )
-    r = np.sqrt((x - c0[0]) ** 2 + (y - c0[1]) ** 2 + (z - c0[2]) ** 2) + 1e-6
-    k = rng.uniform(-0.08, 0.08, 4)
-    mod = (
-        1
-        + k[0] * (x - c0[0]) * (y - c0[1]) / r**2
-        + k[1] * (y - c0[1]) * (z - c0[2]) / r**2
-        + k[2] * (x - c0[0]) * (z - c0[2]) / r**2
-        + k[3] * (x - c0[0]) / r
-    )
-    la = _ellipsoid(x, y, z, c0, axes) <= mod**2
-    blood = la.copy()
-    ostia = []
-    for sy in (-1, 1):
-        for sz in (-1, 1):
-            p0 = c0 + np.array([-0.55 * axes[0], 0.55 * sy * axes[1], 0.45 * sz * axes[2]])
-            d = np.array([-0.5, sy * 1.0, sz * 0.35]) + rng.uniform(-0.15, 0.15, 3)
-            d /= np.linalg.norm(d)
-            radius, length = rng.uniform(4.5, 7.0), rng.uniform(12, 20)
-            vein_rng = np.random.default_rng(rng.integers(2**32))  # same shape for both lengths
-            state = vein_rng.bit_generator.state
-            irregular = style.vein_irregularity
-            la |= _vein(x, y, z, vein_rng, p0, d, length + 0.5 * axes[1], radius, irregular)
-            vein_rng.bit_generator.state = state
-            blood |= _vein(x, y, z, vein_rng, p0, d, length + 0.5 * axes[1] + 30, radius, irregular)
-            ostia.append((p0 + d * 0.5 * axes[1], radius))
-    laa = c0 + np.array([0.6 * axes[0], -0.7 * axes[1], 0.35 * axes[2]])
-    lo, hi = style.appendage_lobes
-    for _ in range(int(rng.integers(lo, hi + 1))):
-        lobe = laa + rng.uniform(-5, 5, 3) * k_size
-        sizes = (rng.uniform(6, 10), rng.uniform(4.5, 7), rng.uniform(4.5, 7))
-        la |= _ellipsoid(x, y, z, lobe, tuple(k_size * v for v in sizes)) <= 1
+    uint8, CONFOUNDERS index + 1), inflow (blood near the vein ostia). The draws happen in a
+    fixed order (body, veins, appendage, wall, neighbours, scar, label noise, fat, lung,
+    confounders), so a seed always gives the same phantom."""
+    xyz = _grid(shape, spacing)
+    c0, k_size, axes, la = _la_body(rng, xyz, style)
+    la, blood, ostia = _veins(rng, xyz, c0, axes, style, la)
+    la = _appendage(rng, xyz, c0, axes, k_size, style, la)
     blood |= la
-    thickness = rng.uniform(2.0, 3.0)
+    thickness = rng.uniform(*WALL_MM)
     d_out = ndimage.distance_transform_edt(~blood, sampling=spacing)
     wall = (d_out > 0) & (d_out <= thickness)
-    # LV (with myocardium) and aorta, placed so that they touch the LA wall
-    u = np.array([0.75, 0.35, -0.55]) / np.linalg.norm([0.75, 0.35, -0.55])
-    lv_axes = (rng.uniform(30, 38), rng.uniform(26, 32), rng.uniform(26, 32))
-    myo_t = rng.uniform(7, 10)
-    gap = thickness + myo_t + 1.0
-    lv_c = c0 + u * (_radius_along(axes, u) + _radius_along(lv_axes, u) + gap)
-    lv_f = _ellipsoid(x, y, z, lv_c, lv_axes)
-    lv = lv_f <= 1
-    myo = (lv_f <= ((_radius_along(lv_axes, u) + myo_t) / _radius_along(lv_axes, u)) ** 2) & ~lv
-    ao_r = rng.uniform(11, 15)
-    ao = (x - (c0[0] + axes[0] + ao_r + thickness + 1.0)) ** 2 + (
-        y - (c0[1] + 0.25 * axes[1])
-    ) ** 2 <= ao_r**2
-    dao_r = rng.uniform(9, 12)
-    dao = (x - (c0[0] - axes[0] - dao_r - thickness - 3.0)) ** 2 + (
-        y - (c0[1] + 0.2 * axes[1])
-    ) ** 2 <= dao_r**2
-    others = (lv | ao | dao) & ~blood & ~wall
+    lv, myo, aortae, dao_r = _neighbours(rng, xyz, c0, axes, thickness)
+    others = (lv | aortae) & ~blood & ~wall
     myo &= ~blood & ~wall & ~others
-    # scar: antral rings and patches in the wall, broken up by a fine random field, only within
-    # the Eq. 6 band's 2.5 mm of the labelled LA (so the label, noise aside, lies in the band)
     smooth = smooth_field(rng, shape, spacing, 4.0)
-    fragments = smooth_field(rng, shape, spacing, style.scar_fragmentation_mm)
-    seeds = [(p, rad + rng.uniform(4, 8)) for p, rad in ostia if rng.random() < 0.7]
-    for _ in range(rng.integers(1, 4)):
-        v = rng.standard_normal(3)
-        v /= np.linalg.norm(v)
-        seeds.append((c0 + v * _radius_along(axes, v), rng.uniform(6, 10)))
-    near = np.zeros(shape, dtype=bool)
-    for p, rad in seeds:
-        near |= (x - p[0]) ** 2 + (y - p[1]) ** 2 + (z - p[2]) ** 2 <= rad**2
-    d_la = ndimage.distance_transform_edt(~la, sampling=spacing)
-    scar = wall & near & (fragments > style.scar_coverage) & (d_la <= SCAR_REACH_MM)
-    # label noise (Fig. 2): blobs 4-6 mm inside the cavity and 3-5 mm outside the wall, labelled
-    # scar with no enhancement, until they are style.label_noise of the scar label
-    scar_label = scar.copy()
-    d_in = ndimage.distance_transform_edt(la, sampling=spacing)
-    bands = (
-        (d_in > 4) & (d_in < 6),
-        (d_out > thickness + 1) & (d_out < thickness + 3) & ~others,
-    )
-    noise = np.zeros(shape, dtype=bool)
-    target = style.label_noise / max(1 - style.label_noise, 1e-6) * scar.sum()
-    for i in range(64):
-        if noise.sum() >= target or (i >= 2 and not target):
-            break
-        idx = np.flatnonzero(bands[i % 2])
-        if not idx.size:
-            continue
-        q = np.unravel_index(idx[rng.integers(idx.size)], shape)
-        p = np.array([x.ravel()[q[0]], y.ravel()[q[1]], z.ravel()[q[2]]])
-        blob = (x - p[0]) ** 2 + (y - p[1]) ** 2 + (z - p[2]) ** 2 <= rng.uniform(1.5, 2.5) ** 2
-        noise |= blob & ~scar
-    scar_label |= noise
+    scar = _scar(rng, xyz, spacing, style, c0, axes, ostia, wall, la)
+    bands = _noise_bands(la, d_out, thickness, others, spacing)
+    scar_label = scar | _label_noise(rng, xyz, style, bands, scar)
     fat = smooth_field(rng, shape, spacing, 3.0) > 0.25
-    fat &= (d_out > thickness) & (d_out < thickness + 6) & ~others & ~myo
-    lung = (np.abs(y - c0[1]) > 48 * k_size + 6 * smooth) & ~blood & ~wall & ~others & ~myo
+    fat &= (d_out > thickness) & (d_out < thickness + FAT_BAND_MM) & ~others & ~myo
+    x, y, z = xyz
+    lung = np.abs(y - c0[1]) > LUNG_OFFSET_MM * k_size + 6 * smooth
+    lung &= ~blood & ~wall & ~others & ~myo
     kind = _confounders(
         rng,
-        (x, y, z),
+        xyz,
         spacing,
         style,
-        np.broadcast_to(ao | dao, shape),
+        np.broadcast_to(aortae, shape),
         lv,
         myo,
         blood | wall,
@@ -209,8 +157,133 @@ def make_anatomy(
         "lung": lung,
         "enhancing": enhancing,
         "enhancing_kind": kind,
-        "inflow": _near_points(x, y, z, [(p, r + 10.0) for p, r in ostia]) & blood,
+        "inflow": _near_points(x, y, z, [(p, r + INFLOW_REACH_MM) for p, r in ostia]) & blood,
     }
+
+
+def _la_body(rng, xyz, style):
+    """(centre, size factor, semi-axes, LA body mask): an ellipsoid times a smooth low-order
+    modulation of its radius."""
+    x, y, z = xyz
+    c0 = rng.uniform(-LA_CENTRE_JITTER_MM, LA_CENTRE_JITTER_MM, 3)
+    k_size = rng.uniform(*style.la_scale)
+    axes = tuple(k_size * rng.uniform(*a) for a in LA_SEMI_AXES_MM)
+    r = np.sqrt((x - c0[0]) ** 2 + (y - c0[1]) ** 2 + (z - c0[2]) ** 2) + 1e-6
+    k = rng.uniform(-LA_MODULATION, LA_MODULATION, 4)
+    mod = (
+        1
+        + k[0] * (x - c0[0]) * (y - c0[1]) / r**2
+        + k[1] * (y - c0[1]) * (z - c0[2]) / r**2
+        + k[2] * (x - c0[0]) * (z - c0[2]) / r**2
+        + k[3] * (x - c0[0]) / r
+    )
+    return c0, k_size, axes, _ellipsoid(x, y, z, c0, axes) <= mod**2
+
+
+def _veins(rng, xyz, c0, axes, style, la):
+    """Four pulmonary veins leaving the posterior LA at its left/right, superior/inferior
+    corners: (LA with the labelled part of each vein, blood with the whole vessels, the ostia as
+    (centre, radius))."""
+    x, y, z = xyz
+    blood, ostia = la.copy(), []
+    for sy in (-1, 1):
+        for sz in (-1, 1):
+            p0 = c0 + np.array([-0.55 * axes[0], 0.55 * sy * axes[1], 0.45 * sz * axes[2]])
+            d = np.array([-0.5, sy * 1.0, sz * 0.35]) + rng.uniform(-0.15, 0.15, 3)
+            d /= np.linalg.norm(d)
+            radius, length = rng.uniform(*VEIN_RADIUS_MM), rng.uniform(*VEIN_LABEL_MM)
+            vein_rng = np.random.default_rng(rng.integers(2**32))  # same shape for both lengths
+            state = vein_rng.bit_generator.state
+            irregular, labelled = style.vein_irregularity, length + 0.5 * axes[1]
+            la = la | _vein(x, y, z, vein_rng, p0, d, labelled, radius, irregular)
+            vein_rng.bit_generator.state = state
+            whole = labelled + VEIN_UNLABELLED_MM
+            blood |= _vein(x, y, z, vein_rng, p0, d, whole, radius, irregular)
+            ostia.append((p0 + d * 0.5 * axes[1], radius))
+    return la, blood, ostia
+
+
+def _appendage(rng, xyz, c0, axes, k_size, style, la):
+    """The LA with a lobulated appendage (style.appendage_lobes ellipsoids) added anteriorly."""
+    x, y, z = xyz
+    laa = c0 + np.array([0.6 * axes[0], -0.7 * axes[1], 0.35 * axes[2]])
+    lo, hi = style.appendage_lobes
+    for _ in range(int(rng.integers(lo, hi + 1))):
+        lobe = laa + rng.uniform(-5, 5, 3) * k_size
+        sizes = tuple(rng.uniform(*a) for a in APPENDAGE_LOBE_MM)
+        la = la | (_ellipsoid(x, y, z, lobe, tuple(k_size * v for v in sizes)) <= 1)
+    return la
+
+
+def _neighbours(rng, xyz, c0, axes, thickness):
+    """The LV blood pool, its myocardium (nulled in LGE), and the ascending and descending
+    aorta, placed so that they touch the LA wall: (lv, myo, both aortae, descending radius)."""
+    x, y, z = xyz
+    u = np.array(LV_DIRECTION) / np.linalg.norm(LV_DIRECTION)
+    lv_axes = tuple(rng.uniform(*a) for a in LV_SEMI_AXES_MM)
+    myo_t = rng.uniform(*MYOCARDIUM_MM)
+    gap = thickness + myo_t + 1.0
+    lv_c = c0 + u * (_radius_along(axes, u) + _radius_along(lv_axes, u) + gap)
+    lv_f = _ellipsoid(x, y, z, lv_c, lv_axes)
+    lv = lv_f <= 1
+    myo = (lv_f <= ((_radius_along(lv_axes, u) + myo_t) / _radius_along(lv_axes, u)) ** 2) & ~lv
+    ao_r = rng.uniform(*AORTA_RADIUS_MM)
+    ao = (x - (c0[0] + axes[0] + ao_r + thickness + 1.0)) ** 2 + (
+        y - (c0[1] + 0.25 * axes[1])
+    ) ** 2 <= ao_r**2
+    dao_r = rng.uniform(*DESCENDING_AORTA_RADIUS_MM)
+    dao = (x - (c0[0] - axes[0] - dao_r - thickness - 3.0)) ** 2 + (
+        y - (c0[1] + 0.2 * axes[1])
+    ) ** 2 <= dao_r**2
+    return lv, myo, ao | dao, dao_r
+
+
+def _scar(rng, xyz, spacing, style, c0, axes, ostia, wall, la):
+    """True scar: antral rings around some vein ostia and 1-3 patches of the wall, broken up by a
+    fine random field, only within SCAR_REACH_MM of the labelled LA (so the label, noise aside,
+    lies in the Eq. 6 band)."""
+    x, y, z = xyz
+    shape = wall.shape
+    fragments = smooth_field(rng, shape, spacing, style.scar_fragmentation_mm)
+    seeds = [(p, rad + rng.uniform(*ANTRUM_EXTRA_MM)) for p, rad in ostia if rng.random() < 0.7]
+    for _ in range(rng.integers(1, 4)):
+        v = rng.standard_normal(3)
+        v /= np.linalg.norm(v)
+        seeds.append((c0 + v * _radius_along(axes, v), rng.uniform(*SCAR_SEED_MM)))
+    near = _near_points(x, y, z, seeds)
+    d_la = ndimage.distance_transform_edt(~la, sampling=spacing)
+    return wall & near & (fragments > style.scar_coverage) & (d_la <= SCAR_REACH_MM)
+
+
+def _noise_bands(la, d_out, thickness, others, spacing):
+    """Where label noise may fall (Fig. 2): a band inside the cavity and one beyond the wall."""
+    d_in = ndimage.distance_transform_edt(la, sampling=spacing)
+    lo_out, hi_out = NOISE_OUTSIDE_MM
+    return (
+        (d_in > NOISE_INSIDE_MM[0]) & (d_in < NOISE_INSIDE_MM[1]),
+        (d_out > thickness + lo_out) & (d_out < thickness + hi_out) & ~others,
+    )
+
+
+def _label_noise(rng, xyz, style, bands, scar):
+    """Blobs labelled scar with no enhancement, alternating between the two bands, until they
+    are style.label_noise of the scar label (at most 64 tries)."""
+    x, y, z = xyz
+    shape = scar.shape
+    noise = np.zeros(shape, dtype=bool)
+    target = style.label_noise / max(1 - style.label_noise, 1e-6) * scar.sum()
+    for i in range(64):
+        if noise.sum() >= target or (i >= 2 and not target):
+            break
+        idx = np.flatnonzero(bands[i % 2])
+        if not idx.size:
+            continue
+        q = np.unravel_index(idx[rng.integers(idx.size)], shape)
+        p = np.array([x.ravel()[q[0]], y.ravel()[q[1]], z.ravel()[q[2]]])
+        radius = rng.uniform(*NOISE_BLOB_RADIUS_MM)
+        blob = (x - p[0]) ** 2 + (y - p[1]) ** 2 + (z - p[2]) ** 2 <= radius**2
+        noise |= blob & ~scar
+    return noise
 
 
 SCAR_REACH_MM = 2.5  # true scar lies within this distance of the LA label (Eq. 6 delta_out)

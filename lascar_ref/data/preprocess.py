@@ -81,8 +81,8 @@ def resample(data: np.ndarray, src_mm, dst_mm, label: bool) -> np.ndarray:
 
 
 def _crop_slices(starts, full_shape, size) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
-    """Per axis, the slice of the full (resampled)
-    array and of the cropped/padded array that overlap."""
+    """Per axis, the slice of the full (resampled) array and of the cropped/padded array that
+    overlap."""
     src = tuple(
         slice(st, st + s) if st >= 0 else slice(0, n) for st, n, s in zip(starts, full_shape, size)
     )
@@ -151,21 +151,27 @@ def preprocess_case(
     """Preprocess one case, or load it from the cache (no NIfTI read on a hit)."""
     cache_dir = Path(cache_dir)
     folder = cache_dir / f"{case.name.replace('/', '-')}-{_cache_key(case, cfg, cache_dir)}"
-    if (folder / "meta.json").exists():
-        return _load(folder, case)
+    if not (folder / "meta.json").exists():
+        arrays, meta = _preprocess_arrays(case, cfg)
+        _write_cache(folder, arrays, meta)
+    return _load(folder, case)
+
+
+def _preprocess_arrays(case: Case, cfg: PreprocessConfig) -> tuple[dict[str, np.ndarray], dict]:
+    """The cached arrays of one case (image, la, scar, wall, fingerprint; each (X, Y, Z) of
+    cfg.size but the fingerprint) and its meta: RAS, resampled (image trilinear, labels nearest),
+    centre crop / pad (a crop that cuts labelled voxels warns, naming the case), z-score over the
+    crop, Eq. 6 wall of the cropped LA."""
     img, la, scar = load_case(case)
-    voxel_hash = hashlib.sha1(np.ascontiguousarray(img.data).tobytes()).hexdigest()
-    fp = fingerprint(img.data, img.affine)
     ras, ras_spacing, ornt = to_ras(img.data, img.affine, img.spacing_mm)  # orientation.py
     image = resample(ras, ras_spacing, cfg.spacing_mm, label=False)
+    labels = {"la": la} if scar is None else {"la": la, "scar": scar}
     labels = {
-        "la": resample(
-            to_ras(la.data, img.affine, img.spacing_mm)[0], ras_spacing, cfg.spacing_mm, True
+        k: resample(
+            to_ras(v.data, img.affine, img.spacing_mm)[0], ras_spacing, cfg.spacing_mm, True
         )
+        for k, v in labels.items()
     }
-    if scar is not None:
-        scar_ras = to_ras(scar.data, img.affine, img.spacing_mm)[0]
-        labels["scar"] = resample(scar_ras, ras_spacing, cfg.spacing_mm, label=True)
     resampled_shape = image.shape
     image, starts = crop_or_pad(image, cfg.size, float(image.min()))
     out = {}
@@ -176,14 +182,13 @@ def preprocess_case(
             warnings.warn(
                 f"{case.name}: the centre crop to {cfg.size} cuts {lost} {key.upper()} voxels "
                 f"(of {int(lab.sum())})",
-                stacklevel=2,
+                stacklevel=3,
             )
     std = float(image.std())
-    image = ((image - float(image.mean())) / (std if std > 0 else 1.0)).astype(np.float32)
-    out["image"] = image
-    out["wall"] = wall_mask(out["la"], cfg.spacing_mm, cfg.delta_in_mm, cfg.delta_out_mm).astype(
-        np.uint8
-    )
+    out["image"] = ((image - float(image.mean())) / (std if std > 0 else 1.0)).astype(np.float32)
+    wall = wall_mask(out["la"], cfg.spacing_mm, cfg.delta_in_mm, cfg.delta_out_mm)
+    out["wall"] = wall.astype(np.uint8)
+    out["fingerprint"] = fingerprint(img.data, img.affine)
     meta = {
         "name": case.name,
         "task": case.task,
@@ -194,7 +199,7 @@ def preprocess_case(
         "affine": img.affine.tolist(),
         "resampled_shape": list(resampled_shape),
         "crop_start": starts,
-        "voxel_hash": voxel_hash,
+        "voxel_hash": hashlib.sha1(np.ascontiguousarray(img.data).tobytes()).hexdigest(),
         "config": asdict(cfg),
         "source": {
             "image": str(case.image),
@@ -202,12 +207,17 @@ def preprocess_case(
             "scar": str(case.scar) if case.scar else None,
         },
     }
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".tmp-"))
+    return out, meta
+
+
+def _write_cache(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write the arrays and meta.json into a private temporary folder, then rename it to
+    `folder`; when another process won the race, its (identical) folder is kept."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
     tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; a shared cache follows the umask
-    out["fingerprint"] = fp
     try:
-        for key, value in out.items():
+        for key, value in arrays.items():
             np.save(tmp / f"{key}.npy", value)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         os.replace(tmp, folder)
@@ -215,7 +225,6 @@ def preprocess_case(
         shutil.rmtree(tmp, ignore_errors=True)
         if not (folder / "meta.json").exists():
             raise
-    return _load(folder, case)
 
 
 def to_original_grid(prob: np.ndarray, meta: dict) -> np.ndarray:

@@ -5,7 +5,7 @@ image and labels of equal shape and affine, non-empty LA. `load_case` raises the
 as a DataError naming the file; `check_dataset` collects every problem of a dataset at once
 (`python -m lascar_ref.data check DIR`), with the stages the dataset supports and how its Task 1
 scans match Task 2 (docs/design.md §5). Tests: tests/test_data_validation.py,
-tests/test_reliability.py
+tests/test_train_datasets.py
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def _match(img: Volume, lab: Volume) -> None:
 
 
 def load_case(case: Case) -> tuple[Volume, Volume, Volume | None]:
-    """Read and validate one case -> (image, LA, scar or None); labels binarised (> 0) as uint8."""
+    """Read and validate one case -> (image, LA, scar or None); labels binarised (> 0) as uint8.
+    Deviation (the paper says nothing of label values): any value > 0 is the structure, since
+    LAScarQS stores the LA as 420 and scar as 1 (docs/design.md §0)."""
     img = read_volume(case.image)
     la = read_volume(case.la)
     _match(img, la)

@@ -47,51 +47,15 @@ def evaluate(
     mirror: bool = False,
 ) -> list[dict]:
     """Predict, write and score the validation cases of `task` in cfg.fold; one row per case and
-    structure. Table 2 passes task 1 for every stage,
-    so its rows share their cases (docs/design.md §6)."""
-    _, val = fold_cases(cfg, task, say=lambda *_: None)
-    if cases:
-        missing = sorted(set(cases) - {p.name for p in val})
-        if missing:
-            raise ValueError(
-                f"cases {missing} are not validation cases of fold {cfg.fold} "
-                f"(available: {[p.name for p in val]})"
-            )
-        val = [p for p in val if p.name in cases]
-    amp = resolve_amp(cfg.amp, device)
+    structure. Table 2 passes task 1 for every stage, so its rows share their cases
+    (docs/design.md §6)."""
+    val = _validation_cases(cfg, task, cases)
     predict = predict_logits(model.eval(), spec)
     rows = []
-    for p in tqdm(val, desc="evaluate", unit="case", disable=not cfg.progress):
-        image = torch.from_numpy(np.array(p.image, dtype=np.float32))[None, None].to(device)
-        with (
-            torch.no_grad(),
-            torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None),
-        ):
-            probs = (
-                sliding_window_probs(
-                    image,
-                    predict,
-                    cfg.patch,
-                    cfg.overlap,
-                    cfg.sw_batch_size,
-                    mirror=mirror,
-                    progress=False,
-                )[0]
-                .float()
-                .cpu()
-                .numpy()
-            )
+    for p in tqdm(val, desc="evaluate", unit="case", disable=not cfg.bars):
+        probs = case_probs(p, predict, cfg, device, mirror)  # (K, X, Y, Z) preprocessed grid
         raw_image = read_volume(p.meta["source"]["image"], check_finite=False)
-        if grid == "original":  # ground truth on the raw grid, read once per case
-            raw = {
-                name: read_volume(p.meta["source"][name], check_finite=False).data > 0
-                for name in {"la", *spec.outputs}
-            }
-            raw_wall = (
-                wall_mask(raw["la"], raw_image.spacing_mm, cfg.delta_in_mm, cfg.delta_out_mm)
-                if "scar" in raw
-                else None
-            )
+        truth = _truth(p, spec, cfg, grid, raw_image.spacing_mm)
         for k, name in enumerate(spec.outputs):
             original = to_original_grid(probs[k], p.meta) > 0.5
             write_volume(
@@ -100,22 +64,73 @@ def evaluate(
                 raw_image.affine,
                 raw_image.header,
             )
-            if grid == "original":
-                pred, gt, spacing, wall = original, raw[name], raw_image.spacing_mm, raw_wall
-            else:
-                gt = np.asarray(p.la if name == "la" else p.scar) > 0
-                pred, spacing, wall = probs[k] > 0.5, cfg.spacing_mm, np.asarray(p.wall) > 0
-            row = {
-                "case": p.name,
-                "structure": name,
-                **case_metrics(pred, gt, spacing),
-                "diagonal_mm": diagonal_mm(pred.shape, spacing),
-            }
-            if name == "scar":
-                row.update(burden_pred=scar_burden(pred, wall), burden_gt=scar_burden(gt, wall))
-            rows.append(row)
+            pred = original if grid == "original" else probs[k] > 0.5
+            rows.append(_case_row(p.name, name, pred, truth))
     write_reports(rows, out, {p.name: p.meta["source"] for p in val})
     return rows
+
+
+def _validation_cases(cfg: TrainConfig, task: int, cases: list[str] | None) -> list:
+    """The fold's validation cases of `task`, or the named ones among them (ValueError naming
+    any that is not a validation case of the fold)."""
+    _, val = fold_cases(cfg, task, say=lambda *_: None)
+    if not cases:
+        return val
+    missing = sorted(set(cases) - {p.name for p in val})
+    if missing:
+        raise ValueError(
+            f"cases {missing} are not validation cases of fold {cfg.fold} "
+            f"(available: {[p.name for p in val]})"
+        )
+    return [p for p in val if p.name in cases]
+
+
+def case_probs(p, predict, cfg: TrainConfig, device: torch.device, mirror: bool) -> np.ndarray:
+    """Sliding-window probabilities (K, X, Y, Z) of one preprocessed case, float32 on the CPU."""
+    amp = resolve_amp(cfg.amp, device)
+    image = torch.from_numpy(np.array(p.image, dtype=np.float32))[None, None].to(device)
+    with (
+        torch.no_grad(),
+        torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None),
+    ):
+        probs = sliding_window_probs(
+            image, predict, cfg.patch, cfg.overlap, cfg.sw_batch_size, mirror=mirror, progress=False
+        )
+    return probs[0].float().cpu().numpy()
+
+
+def _truth(p, spec: StageSpec, cfg: TrainConfig, grid: str, raw_spacing) -> dict:
+    """Ground truth of one case on the metric grid: {"spacing", "wall", structure: mask}; on the
+    original grid read from the raw files (the wall, Eq. 6, of the raw LA), else the cached
+    preprocessed arrays."""
+    if grid != "original":
+        masks = {"la": np.asarray(p.la) > 0}
+        if p.scar is not None:
+            masks["scar"] = np.asarray(p.scar) > 0
+        return {**masks, "spacing": cfg.spacing_mm, "wall": np.asarray(p.wall) > 0}
+    masks = {
+        name: read_volume(p.meta["source"][name], check_finite=False).data > 0
+        for name in {"la", *spec.outputs}
+    }
+    wall = None
+    if "scar" in masks:
+        wall = wall_mask(masks["la"], raw_spacing, cfg.delta_in_mm, cfg.delta_out_mm)
+    return {**masks, "spacing": raw_spacing, "wall": wall}
+
+
+def _case_row(case: str, name: str, pred: np.ndarray, truth: dict) -> dict:
+    """One metrics row: Dice, distances, the diagonal (penalty) and, for scar, the burden."""
+    gt, spacing = truth[name], truth["spacing"]
+    row = {
+        "case": case,
+        "structure": name,
+        **case_metrics(pred, gt, spacing),
+        "diagonal_mm": diagonal_mm(pred.shape, spacing),
+    }
+    if name == "scar":
+        wall = truth["wall"]
+        row.update(burden_pred=scar_burden(pred, wall), burden_gt=scar_burden(gt, wall))
+    return row
 
 
 def init_chain(path: Path, follow: bool = True) -> list[tuple[Path, dict]]:

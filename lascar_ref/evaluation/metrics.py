@@ -71,8 +71,8 @@ def scar_burden(scar: np.ndarray, wall: np.ndarray) -> float:
 
 
 def summarize(values: list[float], diagonal_mm: list[float] | None = None) -> dict[str, float]:
-    """mean, sample std (ddof 1) over defined values, n,
-    undefined count, penalised mean (NaN -> diagonal)."""
+    """mean, sample std (ddof 1) over defined values, n, undefined count, penalised mean
+    (NaN -> diagonal)."""
     v = np.asarray(values, dtype=np.float64)
     ok = ~np.isnan(v)
     out = {

@@ -67,7 +67,7 @@ def stage_rows(fold_dir: Path, stage: int, evaluate: bool, grid: str, say) -> li
     if not evaluate:
         return None
     say(f"evaluating {ckpt} -> {out}")
-    return evaluate_checkpoint(load_checkpoint(ckpt, schema="eval"), out, {"progress": False}, grid)
+    return evaluate_checkpoint(load_checkpoint(ckpt, schema="eval"), out, {"progress": "off"}, grid)
 
 
 def _cells(per_fold: dict[int, list[dict]], structure: str) -> dict[str, dict]:

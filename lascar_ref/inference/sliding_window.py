@@ -32,8 +32,8 @@ def window_starts(size: int, patch: int, overlap: float = OVERLAP) -> list[int]:
 
 
 def gaussian_importance(patch, device, sigma_scale: float = 0.125) -> torch.Tensor:
-    """(X, Y, Z) weights: product of Gaussians with
-    sigma = patch * sigma_scale, peak 1, floor 1e-3."""
+    """(X, Y, Z) weights: product of Gaussians with sigma = patch * sigma_scale, peak 1, floor
+    1e-3."""
     axes = [
         torch.exp(
             -0.5
@@ -59,9 +59,8 @@ def sliding_window_probs(
     mirror: bool = False,
     progress: bool = True,
 ) -> torch.Tensor:
-    """volume (1, C, X, Y, Z); predict: (n, C, *patch)
-    -> logits (n, K, *patch). Returns (1, K, X, Y, Z)
-    averaged sigmoid probabilities (float32, on the volume's device)."""
+    """volume (1, C, X, Y, Z); predict: (n, C, *patch) -> logits (n, K, *patch). Returns
+    (1, K, X, Y, Z) averaged sigmoid probabilities (float32, on the volume's device)."""
     if volume.ndim != 5 or volume.shape[0] != 1:
         raise ValueError(f"expected a (1, C, X, Y, Z) volume, got {tuple(volume.shape)}")
     size = tuple(volume.shape[2:])

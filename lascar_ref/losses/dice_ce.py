@@ -54,8 +54,8 @@ def soft_dice_loss(
 def bce_loss(
     logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Eq. 1 CE term from logits; per-sample (weighted)
-    voxel mean, then the batch mean -> scalar."""
+    """Eq. 1 CE term from logits; per-sample (weighted) voxel mean, then the batch mean ->
+    scalar."""
     with torch.autocast(logits.device.type, enabled=False):
         z, y = _flat(logits), _flat(target)
         w = _normalised(weight, z)

@@ -6,12 +6,13 @@ d_out (`d_out_mm`): the same from a non-cavity voxel to the nearest cavity voxel
 delta_in = 3.0 mm (`delta_in_mm`), delta_out = 2.5 mm (`delta_out_mm`): a band 3 mm into the
 cavity and 2.5 mm out of it. Distances between voxel centres with the volume's spacing.
 
-docs/design.md §3: squared distances are compared with delta^2 (ties are real at 0.625/2.5 mm
-spacing: 4 x 0.625 = 2.5). They come from scipy's exact Euclidean feature transform, summed in
-the same order scipy sums them, so the mask equals thresholding
-scipy.ndimage.distance_transform_edt(..., sampling=spacing) exactly. Only the bounding box of
-the cavity plus a margin larger than delta is transformed (both distances are bounded there).
-An empty LA gives an empty band; a full LA (no background) gives an empty band too.
+Deviation (the paper does not say how distances are measured): between voxel centres in mm, and
+an empty or full LA gives an empty band. docs/design.md §3: squared distances are compared with
+delta^2 (ties are real at 0.625/2.5 mm spacing: 4 x 0.625 = 2.5). They come from scipy's exact
+Euclidean feature transform, summed in the same order scipy sums them, so the mask equals
+thresholding scipy.ndimage.distance_transform_edt(..., sampling=spacing) exactly. Only the
+bounding box of the cavity plus a margin larger than delta is transformed (both distances are
+bounded there). A full LA (no background) has no band either.
 Tests: tests/test_eq6_wall_mask.py; benchmark: bench/bench_wall_mask.py
 """
 
@@ -28,8 +29,8 @@ DELTA_OUT_MM = 2.5  # Eq. 6, paper §3.2
 
 
 def squared_distance_mm2(region: np.ndarray, spacing_mm: tuple[float, ...]) -> np.ndarray:
-    """Squared distance (mm^2) from each True voxel
-    of `region` to the nearest False voxel; 0 on False.
+    """Squared distance (mm^2) from each True voxel of `region` to the nearest False voxel; 0 on
+    False.
 
     `region` must contain at least one False voxel.
     """
@@ -69,8 +70,8 @@ def _wall_mask_np(
 def wall_mask(
     la_mask, spacing_mm, delta_in_mm: float = DELTA_IN_MM, delta_out_mm: float = DELTA_OUT_MM
 ):
-    """Eq. 6 on a binary LA mask (numpy array or
-    torch tensor) -> bool mask of the same type and shape.
+    """Eq. 6 on a binary LA mask (numpy array or torch tensor) -> bool mask of the same type and
+    shape.
 
     `spacing_mm` has one entry per spatial axis; any leading axes beyond them (e.g. B, C of
     (B, C, X, Y, Z)) are treated as independent volumes.

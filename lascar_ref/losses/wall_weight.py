@@ -1,8 +1,8 @@
 """Spatial weight map and its schedule — paper §3.2, Eq. (7):  W = 1 + alpha(t) * M_wall
 
-alpha(t) (`alpha_t`) "is gradually increased during training"; docs/design.md §2 settles the ramp:
-alpha(t) = alpha_max * min(t / ramp_epochs, 1), t the 0-based epoch, alpha_max = 1.0 and
-ramp_epochs = 50 by default (both configurable).
+alpha(t) (`alpha_t`) "is gradually increased during training"; docs/design.md §2 settles the ramp.
+Deviation (the paper gives no schedule): alpha(t) = alpha_max * min(t / ramp_epochs, 1), t the
+0-based epoch, alpha_max = 1.0 and ramp_epochs = 50 by default (both configurable).
 Tests: tests/test_eq7_8_weighted_loss.py
 """
 

@@ -48,8 +48,8 @@ class PatchEmbed(nn.Module):
         self.proj = nn.Conv3d(in_channels, dim, kernel_size=patch, stride=patch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C_in, X, Y, Z) -> (B, dim, X/p, Y/p,
-        Z/p); sizes not divisible by p are zero-padded."""
+        """(B, C_in, X, Y, Z) -> (B, dim, X/p, Y/p, Z/p); sizes not divisible by p are
+        zero-padded."""
         B, C, X, Y, Z = x.shape
         p = self.patch
         x = F.pad(x, (0, -Z % p, 0, -Y % p, 0, -X % p))
@@ -66,8 +66,8 @@ class PatchMerging(nn.Module):
         self.reduction = nn.Linear(8 * dim, 2 * dim, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, X, Y, Z, C) -> (B, ceil(X/2), ceil(Y/2),
-        ceil(Z/2), 2C); odd sizes are zero-padded."""
+        """(B, X, Y, Z, C) -> (B, ceil(X/2), ceil(Y/2), ceil(Z/2), 2C); odd sizes are
+        zero-padded."""
         B, X, Y, Z, C = x.shape
         x = F.pad(x, (0, 0, 0, Z % 2, 0, Y % 2, 0, X % 2))
         # 8 x (B, X/2, Y/2, Z/2, C) -> (B, X/2, Y/2, Z/2, 8C)

@@ -52,8 +52,8 @@ class SwinBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
     def _attention(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """(B, X, Y, Z, C) -> (B, X, Y, Z, C): norm1,
-        pad, shift, window attention, unshift, crop."""
+        """(B, X, Y, Z, C) -> (B, X, Y, Z, C): norm1, pad, shift, window attention, unshift,
+        crop."""
         B, X, Y, Z, C = x.shape
         window, shift = clip_window((X, Y, Z), self.window, self.shift)
         x = self.norm1(x)
@@ -74,8 +74,8 @@ class SwinBlock(nn.Module):
         return self.mlp(self.norm2(x))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """x: (B, X, Y, Z, C) tokens; mask: (nW, N,
-        N) for the padded grid, used if this block shifts."""
+        """x: (B, X, Y, Z, C) tokens; mask: (nW, N, N) for the padded grid, used if this block
+        shifts."""
         if self.use_checkpoint and torch.is_grad_enabled():
             x = x + checkpoint(self._attention, x, mask, use_reentrant=False)
             return x + checkpoint(self._mlp, x, use_reentrant=False)

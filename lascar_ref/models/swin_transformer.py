@@ -98,8 +98,8 @@ class SwinTransformer(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """(B, C_in, X, Y, Z) -> five normalised hidden
-        states, hidden_s: (B, F 2^s, X/2^(s+1), ...)."""
+        """(B, C_in, X, Y, Z) -> five normalised hidden states, hidden_s:
+        (B, F 2^s, X/2^(s+1), ...)."""
         h = self.patch_embed(x)
         hidden = [channel_layer_norm(h)]
         for stage in self.stages:

@@ -57,8 +57,8 @@ def transfer_weights(
     dst_stage: int,
     source: str = "checkpoint",
 ) -> TransferReport:
-    """Copy the module groups of a Stage `src_stage`
-    state dict into `dst`, a Stage `dst_stage` model.
+    """Copy the module groups of a Stage `src_stage` state dict into `dst`, a Stage `dst_stage`
+    model.
 
     Raises ValueError (naming `source`) if dst_stage <= src_stage or a copied group does not
     match the target architecture (keys or shapes).

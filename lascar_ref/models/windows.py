@@ -45,8 +45,8 @@ def window_partition(x: torch.Tensor, window: tuple[int, int, int]) -> torch.Ten
 def window_reverse(
     windows: torch.Tensor, window: tuple[int, int, int], grid: tuple[int, int, int, int]
 ) -> torch.Tensor:
-    """Inverse of `window_partition`: (B * nW, wx * wy
-    * wz, C) -> (B, X, Y, Z, C); grid = (B, X, Y, Z)."""
+    """Inverse of `window_partition`: (B * nW, wx * wy * wz, C) -> (B, X, Y, Z, C); grid =
+    (B, X, Y, Z)."""
     B, X, Y, Z = grid
     wx, wy, wz = window
     # (B * nW, N, C) -> (B, X/wx, Y/wy, Z/wz, wx, wy, wz, C)

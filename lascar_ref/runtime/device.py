@@ -2,9 +2,9 @@
 
 `resolve_device("auto")` picks CUDA when present; an explicit device that is absent is refused
 before any data is read. `resolve_amp` maps --amp to an autocast dtype (bf16 on CUDA when
-supported, off on CPU by default; a GradScaler is used only for fp16, STYLE rule 11).
+supported, off on CPU by default; a GradScaler is used only for fp16, docs/design.md §2).
 `determinism` implements --deterministic (docs/design.md §2, "Determinism").
-Tests: tests/test_train_determinism.py, tests/test_reliability.py
+Tests: tests/test_train_resume.py (determinism), tests/test_config.py (a missing device)
 """
 
 from __future__ import annotations

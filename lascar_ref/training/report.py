@@ -19,11 +19,13 @@ def start_line(record: dict) -> str:
 
 
 def epoch_line(record: dict) -> str:
-    """One line per epoch: loss, alpha(t), validation metrics, seconds."""
+    """One line per epoch: loss, alpha(t) (Stage II only, where Eq. 7 acts), validation metrics,
+    seconds."""
     val = " ".join(
         f"{k[4:]}={v:.4f}" for k, v in record.items() if k.startswith("val_") and k != "val_dice"
     )
+    alpha = f"alpha {record['alpha_t']:.2f}, " if record["stage"] == 2 else ""
     return (
         f"stage {record['stage']} epoch {record['epoch']}: loss {record['loss']:.4f}, "
-        f"alpha {record['alpha_t']:.2f}, {val} ({record['seconds']:.1f} s)"
+        f"{alpha}{val} ({record['seconds']:.1f} s)"
     )

@@ -4,7 +4,7 @@
 unwritable --out fails at once with the folder named, not after the first epoch.
 `RunLock(out)` holds `out/.lock` (JSON: host, pid, start time, command) for a run's duration; a
 second run on the same folder refuses to start, naming the holder. A lock left by a process that
-no longer exists on this host is taken over with a note. Tests: tests/test_reliability.py
+no longer exists on this host is taken over with a note. Tests: tests/test_run_lock.py
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ docs/design.md §2.
 weights (init_weights.py: an earlier stage, or MONAI weights) or the --resume state, freezes
 and groups the parameters by the stage table (protection only for loaded groups), and creates
 the optimiser (AdamW), the GradScaler (fp16 only), the two random streams (patch sampler,
-augmentation) and the early stopping. `Run.state` is the checkpoint of one epoch
-(checkpoint.training_state).
+augmentation), the early stopping and the non-finite budget, and wraps the model for torchrun
+(DistributedDataParallel). `Run.state` is the checkpoint of one epoch (training/state.py).
 Tests: tests/test_train_resume.py, tests/test_stage_protection.py
 """
 
@@ -20,11 +20,12 @@ import torch
 from ..config import TrainConfig, config_dict
 from ..errors import CheckpointError
 from ..init_weights import WeightsFile, apply_weights, read_weights
+from ..runtime import distributed
 from ..runtime.distributed import SINGLE, World, augment_seed
 from ..runtime.speed import apply_speed_options
 from ..stage_table import StageSpec, build_model, freeze, param_groups
 from .state import restore_training_state, training_state
-from .stopping import EarlyStopping
+from .stopping import EarlyStopping, NonFiniteBudget
 
 
 def stage_paths(out: str | Path, stage: int) -> dict[str, Path]:
@@ -65,6 +66,10 @@ class Run:
     loaded: list[str]  # module groups loaded from an earlier stage
     frozen: list[str]  # module prefixes frozen (only inside loaded groups)
     device: torch.device
+    amp_dtype: torch.dtype | None  # autocast dtype, None = float32
+    budget: NonFiniteBudget  # consecutive non-finite steps still allowed
+    world: World = SINGLE  # this process among the torchrun processes
+    trained: torch.nn.Module | None = None  # model, or its DDP wrapper under torchrun
 
     def lrs(self) -> dict[str, float]:
         return {g["name"]: g["lr"] for g in self.optimizer.param_groups}
@@ -136,11 +141,15 @@ def setup_run(
         loaded,
         frozen,
         device,
+        amp_dtype,
+        NonFiniteBudget.for_amp(amp_dtype),
+        world,
     )
-    if not resume:
-        return run, 0
-    start = restore_training_state(
-        resume, model, optimizer, scaler, run.stopper, gens, device, say, cfg.resume, world
-    )
-    say(f"resumed from {cfg.resume} at epoch {start}")
+    start = 0
+    if resume:
+        start = restore_training_state(
+            resume, model, optimizer, scaler, run.stopper, gens, device, say, cfg.resume, world
+        )
+        say(f"resumed from {cfg.resume} at epoch {start}")
+    run.trained = distributed.wrap(model, device, world)  # DDP under torchrun, else the model
     return run, start

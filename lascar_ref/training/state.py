@@ -17,8 +17,8 @@ from .stopping import EarlyStopping
 
 
 def rng_state(gens: tuple[torch.Generator, torch.Generator], device: torch.device) -> dict:
-    """Every random stream of a run: torch's global
-    CPU (and CUDA) RNG, the patch sampler, augmentation."""
+    """Every random stream of a run: torch's global CPU (and CUDA) RNG, the patch sampler,
+    augmentation."""
     sampler, aug = gens
     return {
         "torch_cpu": torch.get_rng_state(),
@@ -76,10 +76,9 @@ def restore_training_state(
     source: str = "checkpoint",
     world: World = SINGLE,
 ) -> int:
-    """Load model, optimizer, scaler, early stopping
-    and every RNG from `state`; returns the next epoch.
-    A checkpoint saved without a GradScaler ({}: not
-    fp16) resumed under fp16 starts a fresh scale."""
+    """Load model, optimizer, scaler, early stopping and every RNG from `state`; returns the next
+    epoch. A checkpoint saved without a GradScaler ({}: not fp16) resumed under fp16 starts a fresh
+    scale."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if state["scaler"]:

@@ -5,7 +5,7 @@ validation Dice larger than `min_delta` (paper: patience 30, min delta 1e-4).
 `NonFiniteBudget`: how many consecutive non-finite losses may be skipped before training stops.
 With fp16, a GradScaler legitimately meets a few overflows while it calibrates its scale, so a
 few skips are allowed; otherwise the first non-finite loss stops training.
-Tests: tests/test_train_stages.py
+Tests: tests/test_train_stopping.py
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ FP16_SKIPS = 5  # consecutive non-finite fp16 steps allowed before training stop
 
 @dataclass
 class EarlyStopping:
-    """Tracks the best validation value and the
-    validations since it (all primitives, checkpointed)."""
+    """Tracks the best validation value and the validations since it
+    (all primitives, checkpointed)."""
 
     patience: int
     min_delta: float

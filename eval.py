@@ -2,17 +2,22 @@
 
   python eval.py --ckpt stage3.pt [--data DIR] [--fold k] [--out DIR] [--cases NAME ...]
                  [--grid original|preprocessed] [--mirror] [--device cpu] [--no-chain] [--figures]
+                 [--re-evaluate]
   python eval.py --summary RUNS [--grid ...] [--no-evaluate]
 
 --ckpt: sliding-window inference on the fold's validation cases (the fold, data and preprocessing
 stored in the checkpoint unless given), predictions as NIfTI in each case's original geometry and
 per-case metrics as CSV and JSON under OUT/stage{N}/, and the paper's Table 2 layout. By default
-the checkpoint's --init chain is followed (stage3.pt <- stage2.pt <- stage1.pt, where those files
-exist), giving Table 2's rows I, I+II, I+II+III, every row scored on the same Task 1 validation
-cases of the fold (the paper's n = 12); only a dataset without Task 1 scores Stage I on Task 2.
+the checkpoint's --init chain is followed (stage3.pt <- stage2.pt <- stage1.pt), each link by the
+SHA-256 the checkpoint recorded of its --init, giving Table 2's rows I, I+II, I+II+III, every row
+scored on the same Task 1 validation cases of the fold (the paper's n = 12); only a dataset
+without Task 1 scores Stage I on Task 2. A stored metrics.json is reused only when its provenance
+(checkpoint and chain hashes, grid, mirror, data root, cases) matches. HD / ASD cells count a case
+with one empty mask as the diagonal of its field of view, with the number of such cases shown.
 --figures (needs the viz extra) adds a Fig. 3-like PNG per case and the training curves.
 --summary: Tables 2 and 3 over every fold and recipe under RUNS (train.py --recipe), evaluating
-what has no metrics yet; written to RUNS/summary.{md,csv,json}.
+what has no up-to-date result, with paired comparisons (each recipe against full, each Table 2
+row against the one before); written to RUNS/summary.{md,csv,json}.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 
 from lascar_ref.config import PRESETS, PROGRESS_CHOICES
 from lascar_ref.errors import CheckpointError, DataError
-from lascar_ref.evaluation.evaluate import evaluate_checkpoint, init_chain
+from lascar_ref.evaluation.evaluate import evaluate_checkpoint, init_chain, stored_rows
 from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
 from lascar_ref.evaluation.tables import table2
 from lascar_ref.stage_table import STAGES
@@ -61,7 +66,14 @@ def parse(argv=None) -> argparse.Namespace:
         "--no-chain", action="store_true", help="evaluate only --ckpt, not its --init chain"
     )
     p.add_argument(
-        "--no-evaluate", action="store_true", help="--summary: only read existing metrics"
+        "--no-evaluate",
+        action="store_true",
+        help="--summary: only read stored results whose provenance matches; name the stale ones",
+    )
+    p.add_argument(
+        "--re-evaluate",
+        action="store_true",
+        help="--ckpt: evaluate even when a stored result has the same provenance",
     )
     p.add_argument(
         "--figures", action="store_true", help="Fig. 3-like PNGs and training curves (viz extra)"
@@ -105,10 +117,15 @@ def main(argv=None) -> int:
             "progress": a.progress,
         }
         results, label, chain = [], [], init_chain(Path(a.ckpt), not a.no_chain)
-        for path, state in chain:
+        for k, (path, state) in enumerate(chain):
             spec = STAGES[state["stage"]]
             out = Path(a.out) / f"stage{spec.number}"
-            rows = evaluate_checkpoint(state, out, overrides, a.grid, a.cases, a.mirror)
+            given = (chain[: k + 1], out, overrides, a.grid, a.cases, a.mirror)
+            rows, stale = stored_rows(*given) if not a.re_evaluate else (None, "--re-evaluate")
+            if rows is None:
+                rows = evaluate_checkpoint(*given)
+            else:
+                print(f"Stage {spec.roman}: {out / 'metrics.json'} is up to date (same provenance)")
             label.append(spec.roman)
             results.append(("+".join(label), rows))
             print(

@@ -1,8 +1,10 @@
 """Checkpoints: atomic writes, safe and checked loads — docs/design.md §2, §8.
 
 A checkpoint is a dict of tensors and primitives only:
-  {"format", "stage", "arch", "epoch", "complete", "loaded_groups", "model", "optimizer", "scaler",
-   "early_stopping", "alpha_t", "rng", "rng_by_rank", "config", "metrics"}
+  {"format", "stage", "arch", "epoch", "complete", "loaded_groups", "init_sha256", "model",
+   "optimizer", "scaler", "early_stopping", "alpha_t", "rng", "rng_by_rank", "config", "metrics"}
+("init_sha256": SHA-256 of the --init file the stage started from, None without one; absent in
+older files. evaluation/evaluate.init_chain follows Table 2's chain by it.)
 ("rng_by_rank": every torchrun rank's random streams, [rng] in one process; see
 runtime/distributed.py.)
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash
@@ -16,6 +18,8 @@ Tests: tests/test_train_checkpoint.py, tests/test_train_resume.py
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import pickle
 import tempfile
@@ -98,6 +102,23 @@ def safe_load(path: str | Path, map_location="cpu"):
         raise CheckpointError(
             f"{path}: unreadable or truncated checkpoint ({type(e).__name__}: {e})"
         ) from e
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex); memoised by (path, inode, size, modification and change
+    times), so a file hashed twice in one run is read once and a replaced file is read again."""
+    st = os.stat(path)
+    key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _sha256(str(Path(path).resolve()), key)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, key: tuple) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def is_checkpoint(state) -> bool:

@@ -116,6 +116,13 @@ class TrainConfig:
     min_delta: float = opt(
         1e-4, "optimisation and stopping", "smallest validation gain that counts", "paper §4.2"
     )
+    select_from: int = opt(
+        -1,
+        "optimisation and stopping",
+        "first epoch that may be kept as the best checkpoint or count towards patience; -1: "
+        "where alpha(t) reaches its maximum in Stage II, 0 in Stages I and III",
+        "docs/design.md §2",
+    )
     val_every: int = opt(
         1, "optimisation and stopping", "validate every N epochs", "docs/design.md §2"
     )
@@ -266,6 +273,7 @@ def _checks(c: TrainConfig) -> list[tuple[str, bool, str]]:
         ("patience", c.patience >= 1, "must be >= 1"),
         ("min_delta", c.min_delta >= 0, "must be >= 0"),
         ("val_every", c.val_every >= 1, "must be >= 1"),
+        ("select_from", c.select_from >= -1, "must be >= 0, or -1 (the end of the alpha ramp)"),
         ("steps_per_epoch", c.steps_per_epoch >= 0, "must be >= 0 (0 = one patch per case)"),
         (
             "feature_size",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import WEIGHTS_SCHEMA, check_schema, is_checkpoint, safe_load
+from .checkpoint import WEIGHTS_SCHEMA, check_schema, file_sha256, is_checkpoint, safe_load
 from .errors import CheckpointError
 from .models.monai_keys import (
     from_monai_state_dict,
@@ -42,6 +42,7 @@ class WeightsFile:
     state: dict  # lascar: the checkpoint; monai / ssl: flat tensors without `module.`
     feature_size: int
     stage: int | None = None  # lascar only
+    sha256: str = ""  # of the file's bytes (a checkpoint records its --init's)
 
 
 def read_weights(path: str | Path) -> WeightsFile:
@@ -51,7 +52,9 @@ def read_weights(path: str | Path) -> WeightsFile:
     obj = safe_load(path)
     if is_checkpoint(obj):
         check_schema(obj, path, WEIGHTS_SCHEMA)
-        return WeightsFile("lascar", path, obj, obj["arch"]["feature_size"], obj["stage"])
+        return WeightsFile(
+            "lascar", path, obj, obj["arch"]["feature_size"], obj["stage"], file_sha256(path)
+        )
     state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
     layout = monai_layout(state) if isinstance(state, dict) else None
     if layout is None:
@@ -63,7 +66,7 @@ def read_weights(path: str | Path) -> WeightsFile:
     flat = strip_module_prefix(state)
     key = "swinViT.patch_embed.proj.weight" if layout == "swin_unetr" else "patch_embed.proj.weight"
     kind = "monai" if layout == "swin_unetr" else "ssl"
-    return WeightsFile(kind, path, flat, int(flat[key].shape[0]))
+    return WeightsFile(kind, path, flat, int(flat[key].shape[0]), sha256=file_sha256(path))
 
 
 def apply_weights(

@@ -163,6 +163,16 @@ def param_groups(
     return groups
 
 
+def selection_start(spec: StageSpec, select_from: int, ramp_epochs: int) -> int:
+    """The first epoch early stopping may keep as best or count towards patience: `select_from`
+    when given (>= 0); else, in the stage with the wall prior, the epoch where alpha(t) reaches
+    alpha_max, so that Stage II is never selected before the prior is fully on (docs/design.md
+    §2); 0 in the other stages."""
+    if select_from >= 0:
+        return select_from
+    return max(ramp_epochs, 0) if spec.uses_alpha else 0
+
+
 def alpha_t(spec: StageSpec, epoch: int, alpha_max: float, ramp_epochs: int) -> float:
     """Eq. 7 alpha(t) of this epoch; 0 in stages without the wall prior."""
     return alpha_schedule(epoch, alpha_max, ramp_epochs) if spec.uses_alpha else 0.0

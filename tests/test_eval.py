@@ -34,12 +34,18 @@ def test_table2_layout():
     rows = [
         {"structure": "la", "dice": 0.9, "hd": 8.0, "asd": 2.0},
         {"structure": "la", "dice": 0.92, "hd": 9.0, "asd": 2.4},
-        {"structure": "scar", "dice": 0.5, "hd": math.nan, "asd": math.nan},
+        {"structure": "scar", "dice": 0.5, "hd": 20.0, "asd": 4.0, "diagonal_mm": 150.0},
+        {"structure": "scar", "dice": 0.0, "hd": math.nan, "asd": math.nan, "diagonal_mm": 150.0},
     ]
     text = table2([("I", rows[:2]), ("I+II", rows)]).splitlines()
     assert text[0] == "LA cavity segmentation"
     assert text[2].split()[:5] == ["I", "2", "0.91", "±", "0.01"]
     assert text[4] == "LA scar segmentation"
     assert text[6].split() == ["I", "-", "-", "-", "-"]
-    # one scar case: its std is undefined and shown so, never as "± 0.00"
-    assert text[7].split()[:5] == ["I+II", "1", "0.50", "±", "n/a"] and "(1 undef.)" in text[7]
+    # an empty scar prediction: HD and ASD count the diagonal (150 mm), the count and the
+    # defined-only mean beside it; the row averages both cases like Dice does
+    assert text[7].split()[:5] == ["I+II", "2", "0.25", "±", "0.35"]
+    assert "85.00 ± 91.92 (1 penalised; defined only 20.00, n = 1)" in text[7]
+    assert "77.00 ± 103.24 (1 penalised; defined only 4.00, n = 1)" in text[7]
+    one = table2([("I", rows[2:3])]).splitlines()[5]  # one case: its std is undefined, shown so
+    assert one.split()[:5] == ["I", "1", "0.50", "±", "n/a"] and "penalised" not in one

@@ -46,9 +46,8 @@ def trained(tmp_path_factory, tiny_train):
     cfg = make_config(**dict(base, stage=2))
     case = fold_cases(cfg, 1, 2, say=quiet)[1][0]  # a Task 1 validation case of fold 0
     ev = out / "eval"
-    evaluate_checkpoint(
-        load_checkpoint(out / "stage2.pt"), ev, {"progress": False}, cases=[case.name]
-    )
+    chain = [(out / "stage2.pt", load_checkpoint(out / "stage2.pt"))]
+    evaluate_checkpoint(chain, ev, {"progress": False}, cases=[case.name])
     ref = ev / "predictions" / f"{case.name.replace('/', '_')}_la.nii.gz"
     return out, case, ref
 

@@ -6,81 +6,102 @@ import json
 import math
 
 import pytest
-import torch
 
-from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
-from lascar_ref.evaluation.tables import fold_cell
-
-
-def write_fold(folder, stage, rows):
-    """A fold with stage{N}.pt (a placeholder) and an up-to-date eval/stage{N}/metrics.json."""
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({}, folder / f"stage{stage}.pt")
-    out = folder / "eval" / f"stage{stage}"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps({"cases": rows}))
+from lascar_ref.evaluation.summary import render, tabulate, write_summary
+from lascar_ref.evaluation.tables import cell_text, fold_cell
 
 
-def scar_rows(dices, hd=10.0):
+def scar_rows(dices, hd=10.0, fold=0):
     return [
-        {"case": f"task1/train_{i}", "structure": "scar", "dice": d, "hd": hd, "asd": 1.0}
+        {
+            "case": f"task1/train_{fold}{i}",
+            "structure": "scar",
+            "dice": d,
+            "hd": hd,
+            "asd": 1.0,
+            "diagonal_mm": 100.0,
+        }
         for i, d in enumerate(dices)
     ]
 
 
-def manifest(folder, recipe, n_folds):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "recipe.json").write_text(
-        json.dumps({"recipe": recipe, "n_folds": n_folds, "folds": []})
+def rows_of(values, metric="hd", diagonal=100.0):
+    return [
+        {"case": f"c{i}", "structure": "scar", metric: v, "diagonal_mm": diagonal}
+        for i, v in enumerate(values)
+    ]
+
+
+def test_fold_cell_by_hand_with_the_penalty():
+    """An undefined distance counts as the case's diagonal (100 mm) in every mean."""
+    c = fold_cell(
+        {0: rows_of([4.0, 6.0]), 1: rows_of([7.0]), 2: rows_of([2.0, 3.0, math.nan])}, "hd"
     )
-
-
-def test_fold_cell_by_hand():
-    c = fold_cell({0: [0.4, 0.6], 1: [0.7], 2: [0.2, 0.3, math.nan]})
-    means = [0.5, 0.7, 0.25]  # fold means of the defined values
+    means = [5.0, 7.0, (2.0 + 3.0 + 100.0) / 3]  # fold means, the NaN penalised
     m = sum(means) / 3
     s = math.sqrt(sum((x - m) ** 2 for x in means) / 2)
-    pooled = [0.4, 0.6, 0.7, 0.2, 0.3]
-    pm = sum(pooled) / 5
-    ps = math.sqrt(sum((x - pm) ** 2 for x in pooled) / 4)
+    pooled = [4.0, 6.0, 7.0, 2.0, 3.0, 100.0]
+    pm = sum(pooled) / 6
+    ps = math.sqrt(sum((x - pm) ** 2 for x in pooled) / 5)
     assert c["fold_mean"] == pytest.approx(m) and c["fold_std"] == pytest.approx(s)
     assert c["pooled_mean"] == pytest.approx(pm) and c["pooled_std"] == pytest.approx(ps)
-    assert (c["n_folds"], c["n_cases"], c["undefined"]) == (3, 5, 1)
-    assert math.isnan(fold_cell({0: [0.5, 0.7]})["fold_std"])  # one fold: undefined, not 0
+    assert (c["n_folds"], c["n_cases"], c["penalised"], c["n_defined"]) == (3, 6, 1, 5)
+    assert c["defined_mean"] == pytest.approx(22.0 / 5)
+    text = cell_text(c)
+    assert f"(n = 6, 1 penalised; defined only {22 / 5:.2f}, n = 5)" in text
+    assert math.isnan(fold_cell({0: rows_of([0.5, 0.7])}, "hd")["fold_std"])  # one fold: n/a
 
 
-def test_summary_tables_and_missing_folds(tmp_path):
-    runs = tmp_path / "runs"
-    manifest(runs / "B1", "B1", 3)
-    write_fold(runs / "B1" / "fold0", 3, scar_rows([0.4, 0.6]))
-    write_fold(runs / "B1" / "fold1", 3, scar_rows([0.7]))
-    # fold 2 of B1 never ran
-    manifest(runs / "full", "full", 2)
-    for k, (la, scar) in enumerate([(0.9, 0.5), (0.8, 0.3)]):
-        write_fold(
-            runs / "full" / f"fold{k}",
-            1,
-            [{"case": "task1/train_1", "structure": "la", "dice": la, "hd": 5.0, "asd": 1.0}],
-        )
-        write_fold(runs / "full" / f"fold{k}", 2, scar_rows([scar]))
-        write_fold(runs / "full" / f"fold{k}", 3, scar_rows([scar + 0.1]))
-    summary = summarize_runs(runs, evaluate=False)
+def test_an_empty_prediction_never_improves_a_distance_cell():
+    """Recipe A predicts nothing on its hardest case (HD undefined), B predicts it badly (90 mm):
+    A's cell is not better than B's, and both average the same 3 cases."""
+    a = fold_cell({0: rows_of([5.0, 6.0, math.nan])}, "hd")
+    b = fold_cell({0: rows_of([5.0, 6.0, 90.0])}, "hd")
+    assert a["n_cases"] == b["n_cases"] == 3
+    assert a["pooled_mean"] > b["pooled_mean"]  # the penalty (100 mm) exceeds any real distance
+    assert a["defined_mean"] < b["defined_mean"]  # what the defined-only mean would have shown
+    dice = fold_cell({0: rows_of([0.5, 0.0], metric="dice")}, "dice")
+    assert dice["penalised"] == 0 and dice["pooled_mean"] == 0.25
+
+
+def test_summary_tables_comparisons_and_missing_folds(tmp_path):
+    la = {"case": "task1/train_1", "structure": "la", "hd": 5.0, "asd": 1.0, "diagonal_mm": 1.0}
+    results = {
+        "B1": {3: {0: scar_rows([0.4, 0.6]), 1: scar_rows([0.7], fold=1)}},  # fold 2 never ran
+        "full": {
+            1: {
+                k: [{**la, "case": f"task1/train_{k}", "dice": d}] for k, d in ((0, 0.9), (1, 0.8))
+            },
+            2: {0: scar_rows([0.5, 0.3]), 1: scar_rows([0.3], fold=1)},
+            3: {0: scar_rows([0.6, 0.4]), 1: scar_rows([0.4], fold=1)},
+        },
+    }
+    missing = ["recipe B1, fold 2, stage 3: runs/B1/fold2/stage3.pt not found"]
+    summary = tabulate(results, missing)
     b1 = summary.table3["B1"]["dice"]
     assert b1["fold_mean"] == pytest.approx((0.5 + 0.7) / 2)
     assert b1["fold_std"] == pytest.approx(math.sqrt(((0.5 - 0.6) ** 2 + (0.7 - 0.6) ** 2) / 1))
     assert b1["n_folds"] == 2 and b1["n_cases"] == 3
     full = summary.table3["full"]["dice"]
-    assert full["fold_mean"] == pytest.approx(0.5) and full["fold_std"] == pytest.approx(
-        math.sqrt(0.02)
-    )
+    assert full["fold_mean"] == pytest.approx((0.5 + 0.4) / 2)
     assert summary.table2["I"]["la"]["dice"]["fold_mean"] == pytest.approx(0.85)
     assert summary.table2["I"]["scar"] == {} and summary.table2["I+II+III"]["la"] == {}
+    # paired: B1 - full on the same 3 cases (0.4 - 0.6, 0.6 - 0.4, 0.7 - 0.4), I+II+III - I+II
+    b1_full = next(c for c in summary.paired if c["row"] == "B1 (III)" and c["metric"] == "dice")
+    assert b1_full["reference"] == "Full (I+II+III)" and b1_full["n"] == 3
+    assert b1_full["mean_diff"] == pytest.approx((-0.2 + 0.2 + 0.3) / 3)
+    row3 = next(c for c in summary.paired if c["row"] == "I+II+III" and c["metric"] == "dice")
+    assert row3["reference"] == "I+II" and row3["mean_diff"] == pytest.approx(0.1)
+    assert all(c["row"] != "I+II" or c["structure"] == "la" for c in summary.paired)
     text = render(summary)
-    assert f"recipe B1, fold 2: {runs / 'B1' / 'fold2' / 'stage3.pt'} not found" in text
-    for absent in ("B2", "B3", "B4"):
-        assert f"recipe {absent}: no recipe.json under {runs}" in text
+    assert "recipe B1, fold 2, stage 3: runs/B1/fold2/stage3.pt not found" in text
     assert "| B1 (III) | 0.60 ± 0.14 [2 folds] · 0.57 ± 0.15 (n = 3)" in text
-    write_summary(summary, runs)
-    csv_text = (runs / "summary.csv").read_text()
-    assert csv_text.startswith("table,row,structure,metric") and "B1 (III)" in csv_text
-    assert json.loads((runs / "summary.json").read_text())["missing"] == summary.missing
+    assert "| table3 | B1 (III) − Full (I+II+III) | scar | dice | +0.100 [" in text
+    write_summary(summary, tmp_path)
+    csv_text = (tmp_path / "summary.csv").read_text()
+    assert (
+        csv_text.startswith("kind,table,row,reference,structure,metric") and "B1 (III)" in csv_text
+    )
+    assert "paired,table3,B1 (III),Full (I+II+III),scar,dice" in csv_text
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["missing"] == summary.missing and len(saved["paired"]) == len(summary.paired)

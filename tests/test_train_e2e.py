@@ -1,6 +1,7 @@
 """End to end through the real entry points (subprocess): Stage I -> II -> III -> eval on tiny
 phantoms, with the users' verbatim commands; files written where documented (docs/design.md §2)."""
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 from conftest import tiny_cli
 
 pytestmark = pytest.mark.slow  # trains stages
@@ -55,6 +57,14 @@ def test_stage1_2_3_then_eval(tmp_path, tiny_train):
         and start["new"] == ["D_scar"]
     )
     assert [r["alpha_t"] for r in records] == [0.0, 0.5]  # alpha(t) ramp over 2 epochs
+    # Stage II is selected only from the end of the ramp (epoch 2): these 2 epochs are never
+    # kept as best, the last one is written as stage2.pt (docs/design.md §2)
+    assert start["select_from"] == 2 and "best epoch counted from epoch 2" in log2
+    kept = torch.load(tmp_path / "stage2.pt", weights_only=True)
+    assert kept["epoch"] == 1 and kept["early_stopping"]["best_epoch"] == -1
+    # a log written to a file (not a terminal): no bar redraws, one line per epoch
+    assert "\r" not in log2 and log2.count("stage 2 epoch ") == 2
+    assert "alpha 0.50" in log2 and "alpha" not in log3.split("stage 3 epoch 0")[1]
     assert {"la", "scar", "la_dice", "scar_ce", "val_scar_dice", "val_la_dice"} <= set(records[0])
     assert set(records[0]["lr"]) == {"E", "D_LA", "D_scar"}
     report = run([evaluate, "--ckpt", "stage3.pt", "--out", "ev", "--no-progress"], tmp_path)
@@ -94,11 +104,20 @@ def test_stage1_2_3_then_eval(tmp_path, tiny_train):
     }
     assert sorted(set(cases[1])) == sorted(set(cases[2])) == sorted(set(cases[3]))
     assert all(c.startswith("task1/") for c in cases[1])
-    # the figures: one Fig. 3-like PNG per case and the training curves of each stage
+    # provenance: the checkpoint and chain hashes, grid, mirror, data, cases
+    prov = metrics["provenance"]
+    assert prov["checkpoint"] == hashlib.sha256((tmp_path / "stage3.pt").read_bytes()).hexdigest()
+    assert prov["init_chain"] == [
+        hashlib.sha256((tmp_path / f"stage{n}.pt").read_bytes()).hexdigest() for n in (1, 2)
+    ]
+    assert (prov["grid"], prov["mirror"], prov["fold"]) == ("original", False, 0)
+    # the figures: one Fig. 3-like PNG per case and the training curves of each stage; the stored
+    # results are reused (same provenance), not evaluated again
     figs = run(
         [evaluate, "--ckpt", "stage3.pt", "--out", "ev", "--no-progress", "--figures"], tmp_path
     )
     assert "figures: 5 PNG files" in figs  # 2 cases + 3 stages' curves
+    assert figs.count("is up to date (same provenance)") == 3
     assert len(list((tmp_path / "ev" / "figures").glob("task1_train_*.png"))) == 2
     # the training-time view: metrics on the preprocessed grid (64 x 48 x 32 at 2.5 x 2.5 x 5 mm)
     run(
@@ -121,6 +140,19 @@ def test_stage1_2_3_then_eval(tmp_path, tiny_train):
     )
     original = [r["diagonal_mm"] for r in metrics["cases"]]  # 48 x 48 x 16 raw grid
     assert original == pytest.approx([(120**2 + 120**2 + 80**2) ** 0.5] * 2)
+    # the chain is followed by hash: another file named stage1.pt is refused, naming both files
+    other = torch.load(tmp_path / "stage1.pt", weights_only=True)
+    other["epoch"] += 1  # any other bytes
+    torch.save(other, tmp_path / "stage1.pt")
+    out = subprocess.run(
+        [sys.executable, evaluate, "--ckpt", "stage2.pt", "--out", "ev2", "--no-progress"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and "stage1.pt: not the --init file stage2.pt was trained from" in (
+        out.stderr
+    )
 
 
 def test_summary_evaluates_a_recipe_grid(tmp_path, tiny_train):
@@ -143,3 +175,10 @@ def test_summary_evaluates_a_recipe_grid(tmp_path, tiny_train):
     for k in (0, 1):
         assert (out / "B1" / f"fold{k}" / "eval" / "stage3" / "metrics.json").is_file()
     assert (out / "summary.md").read_text().startswith("### Table 2")
+    # a stored result is reused only for what produced it: another grid is stale, and named
+    stale = run([str(ROOT / "eval.py"), "--summary", str(out), "--grid", "preprocessed",
+                 "--no-evaluate"], tmp_path)  # fmt: skip
+    assert "stale or absent (grid: original -> preprocessed); not evaluated" in stale
+    assert "| B1 (III) | - |" in stale  # no cell from another grid's numbers
+    again = run([str(ROOT / "eval.py"), "--summary", str(out)], tmp_path)
+    assert "evaluating" not in again  # the same grid: reused

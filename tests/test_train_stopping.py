@@ -1,8 +1,12 @@
 """When training stops (lascar_ref/training/stopping.py; paper §4.2; docs/design.md §2): early
-stopping on a hand-written sequence, and the budget of non-finite steps."""
+stopping on a hand-written sequence, the budget of non-finite steps, and Stage II selected only
+once alpha(t) of Eq. 7 is at its maximum."""
 
 import torch
 
+from lascar_ref.config import make_config
+from lascar_ref.stage_table import STAGES, alpha_t, selection_start
+from lascar_ref.training.setup import early_stopping
 from lascar_ref.training.stopping import EarlyStopping, NonFiniteBudget
 
 
@@ -25,3 +29,40 @@ def test_non_finite_budget_resets_on_a_finite_step():
     assert all(budget.spend() for _ in range(5)) and not budget.spend()
     budget.reset()
     assert budget.left == 5
+
+
+def test_stage2_selection_starts_where_alpha_reaches_its_maximum():
+    """docs/design.md §2: with ramp 50 and patience 30, Stage II can neither keep a checkpoint
+    nor stop before epoch 50, even when its validation Dice only falls from epoch 0 on."""
+    cfg = make_config(stage=2)
+    assert (
+        selection_start(STAGES[2], cfg.select_from, cfg.alpha_ramp_epochs)
+        == 50
+        == cfg.alpha_ramp_epochs
+    )
+    assert (
+        selection_start(STAGES[1], cfg.select_from, cfg.alpha_ramp_epochs) == 0
+        and selection_start(STAGES[3], cfg.select_from, cfg.alpha_ramp_epochs) == 0
+    )
+    stopper = early_stopping(STAGES[2], cfg)
+    kept, stopped = [], None
+    for epoch in range(200):
+        if stopper.update(1.0 - epoch / 1000, epoch):  # best at epoch 0 without the rule
+            kept.append(epoch)
+        if stopper.stop:
+            stopped = epoch
+            break
+    assert kept == [50] and stopped == 50 + 30  # 30 epochs without improvement after 50
+    assert alpha_t(STAGES[2], 50, cfg.alpha_max, cfg.alpha_ramp_epochs) == cfg.alpha_max
+    assert alpha_t(STAGES[2], 49, cfg.alpha_max, cfg.alpha_ramp_epochs) < cfg.alpha_max
+
+
+def test_the_demo_preset_selects_stage2_from_its_ramp_end():
+    cfg = make_config("demo", stage=2)
+    start = selection_start(STAGES[2], cfg.select_from, cfg.alpha_ramp_epochs)
+    assert start == cfg.alpha_ramp_epochs == 3 and start < cfg.max_epochs
+    stopper = early_stopping(STAGES[2], cfg)
+    kept = [e for e in range(cfg.max_epochs) if stopper.update(0.5 - e / 100, e)]
+    assert kept == [3] and not stopper.stop  # patience 16 >= the 8 epochs of the demo
+    assert early_stopping(STAGES[2], make_config(stage=2, select_from=0)).start_epoch == 0
+    assert early_stopping(STAGES[3], make_config(stage=3, select_from=7)).start_epoch == 7

@@ -6,9 +6,11 @@ uint8 NIfTI in the case's original geometry and header (crop undone, probabiliti
 linearly, threshold 0.5), and metrics per structure (Dice, HD, HD95, ASSD, challenge ASD) on the
 original grid (default, as the challenge) or the preprocessed grid, plus scar burden
 |scar n wall| / |wall| (Eq. 6 band of the ground-truth LA) for prediction and ground truth.
-Writes metrics.csv and metrics.json (tables.py renders them); `evaluate_checkpoint` evaluates a
-saved stage, `init_chain` finds the stages a checkpoint was trained from.
-Tests: tests/test_eval.py
+Writes metrics.csv and metrics.json with the result's provenance (provenance.py; tables.py renders
+them); `evaluate_checkpoint` evaluates a saved stage, `stored_rows` reuses a stored result only
+when its provenance still holds, `init_chain` finds the stages a checkpoint was trained from, by
+the SHA-256 each recorded of its --init (docs/design.md §6).
+Tests: tests/test_eval.py, tests/test_provenance.py
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..checkpoint import load_checkpoint
+from ..checkpoint import file_sha256, load_checkpoint
 from ..config import TrainConfig, make_config
 from ..data import read_volume, write_volume
 from ..data.layout import has_task
 from ..data.preprocess import to_original_grid
+from ..errors import CheckpointError
 from ..inference.sliding_window import sliding_window_probs
 from ..losses import wall_mask
 from ..runtime.device import resolve_amp, resolve_device
 from ..stage_data import data_root, fold_cases
 from ..stage_table import STAGES, StageSpec, build_model, predict_logits
 from .metrics import DISTANCES, case_metrics, diagonal_mm, scar_burden, summarize
+from .provenance import differences, provenance
 
 
 def evaluate(
@@ -41,15 +45,14 @@ def evaluate(
     spec: StageSpec,
     device: torch.device,
     out: Path,
-    task: int,
+    val: list,
     grid: str = "original",
-    cases: list[str] | None = None,
     mirror: bool = False,
+    provenance: dict | None = None,
 ) -> list[dict]:
-    """Predict, write and score the validation cases of `task` in cfg.fold; one row per case and
-    structure. Table 2 passes task 1 for every stage, so its rows share their cases
-    (docs/design.md §6)."""
-    val = _validation_cases(cfg, task, cases)
+    """Predict, write and score the preprocessed validation cases `val`; one row per case and
+    structure; metrics.csv / metrics.json record `provenance`. Table 2 passes Task 1's cases for
+    every stage, so its rows share their cases (docs/design.md §6)."""
     predict = predict_logits(model.eval(), spec)
     rows = []
     for p in tqdm(val, desc="evaluate", unit="case", disable=not cfg.bars):
@@ -66,7 +69,7 @@ def evaluate(
             )
             pred = original if grid == "original" else probs[k] > 0.5
             rows.append(_case_row(p.name, name, pred, truth))
-    write_reports(rows, out, {p.name: p.meta["source"] for p in val})
+    write_reports(rows, out, {p.name: p.meta["source"] for p in val}, provenance)
     return rows
 
 
@@ -133,51 +136,113 @@ def _case_row(case: str, name: str, pred: np.ndarray, truth: dict) -> dict:
     return row
 
 
-def init_chain(path: Path, follow: bool = True) -> list[tuple[Path, dict]]:
-    """[(path, state)] from the first stage to `path`, following each checkpoint's --init (looked
-    up beside `path` first, then where it was written)."""
-    chain = [(path, load_checkpoint(path, schema="eval"))]
+def init_chain(path: Path, follow: bool = True, say=print) -> list[tuple[Path, dict]]:
+    """[(path, state)] from the first stage to `path`, following each checkpoint's --init by the
+    SHA-256 it recorded (docs/design.md §6): the file of that name beside the checkpoint, else
+    where it was written, is used only when its hash matches; a different file of that name is
+    refused, naming both files. A checkpoint without the record is followed by name, with a note."""
+    chain = [(Path(path), load_checkpoint(path, schema="eval"))]
     while follow and chain[0][1]["config"].get("init"):
-        init = Path(chain[0][1]["config"]["init"])
-        candidate = next((p for p in (chain[0][0].parent / init.name, init) if p.is_file()), None)
-        if candidate is None:
+        child, state = chain[0]
+        recorded = Path(state["config"]["init"])
+        found = [p for p in dict.fromkeys((child.parent / recorded.name, recorded)) if p.is_file()]
+        if not found:
             break
-        chain.insert(0, (candidate, load_checkpoint(candidate, schema="eval")))
+        want = state.get("init_sha256")
+        if want is None:
+            say(f"note: {child} records no SHA-256 of its --init; {found[0]} followed by name")
+            parent = found[0]
+        else:
+            parent = next((p for p in found if file_sha256(p) == want), None)
+            if parent is None:
+                raise CheckpointError(
+                    f"{found[0]}: not the --init file {child} was trained from (SHA-256 "
+                    f"{file_sha256(found[0])[:12]}..., recorded {want[:12]}...); evaluate "
+                    f"{child} with --no-chain or put its own {recorded.name} beside it"
+                )
+        chain.insert(0, (parent, load_checkpoint(parent, schema="eval")))
     return chain
 
 
+def evaluation_config(state: dict, overrides: dict | None = None) -> TrainConfig:
+    """The configuration a checkpoint was trained with, updated by the given non-None values."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in state["config"].items() if k in fields}
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return make_config(**{**values, "init": None, "resume": None})
+
+
+def plan(
+    chain: list[tuple[Path, dict]],
+    overrides: dict | None = None,
+    grid: str = "original",
+    cases: list[str] | None = None,
+    mirror: bool = False,
+) -> tuple[TrainConfig, list, dict]:
+    """(configuration, validation cases, provenance) of evaluating the chain's last checkpoint.
+    Every stage is scored on Task 1's validation cases when the dataset has Task 1, so the rows
+    of Table 2 share their cases (docs/design.md §6); an LA-only dataset scores Stage I on Task 2.
+    """
+    cfg = evaluation_config(chain[-1][1], overrides)
+    root = data_root(cfg)
+    task = 1 if has_task(root, 1) else STAGES[cfg.stage].task
+    val = _validation_cases(cfg, task, cases)
+    hashes = [file_sha256(p) for p, _ in chain]
+    return cfg, val, provenance(hashes, grid, mirror, root, cfg.fold, val)
+
+
+def stored_rows(
+    chain: list[tuple[Path, dict]],
+    out: Path,
+    overrides: dict | None = None,
+    grid: str = "original",
+    cases: list[str] | None = None,
+    mirror: bool = False,
+) -> tuple[list[dict] | None, str]:
+    """(the rows of out/metrics.json, "") when its provenance equals what evaluating the chain's
+    last checkpoint would record now; else (None, what differs)."""
+    metrics = Path(out) / "metrics.json"
+    if not metrics.is_file():
+        return None, "no metrics.json"
+    stored = json.loads(metrics.read_text())
+    _, _, expected = plan(chain, overrides, grid, cases, mirror)
+    changed = differences(stored.get("provenance"), expected)
+    return (None, "; ".join(changed)) if changed else (stored["cases"], "")
+
+
 def evaluate_checkpoint(
-    state: dict,
+    chain: list[tuple[Path, dict]],
     out: Path,
     overrides: dict | None = None,
     grid: str = "original",
     cases: list[str] | None = None,
     mirror: bool = False,
 ) -> list[dict]:
-    """Evaluate one checkpoint (a loaded state) on its fold's validation cases into `out`.
-    Every stage is scored on Task 1's validation cases when the dataset has Task 1, so the rows of
-    Table 2 share their cases (docs/design.md §6); an LA-only dataset scores Stage I on Task 2."""
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    values = {k: v for k, v in state["config"].items() if k in fields}
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    cfg = make_config(**{**values, "init": None, "resume": None})
+    """Evaluate the last checkpoint of `chain` (init_chain) on its fold's validation cases into
+    `out`, recording the provenance (checkpoint and chain hashes, grid, mirror, data, cases)."""
+    cfg, val, prov = plan(chain, overrides, grid, cases, mirror)
     spec = STAGES[cfg.stage]
     device = resolve_device(cfg.device)
     model = build_model(spec, cfg.feature_size)
-    model.load_state_dict(state["model"])
-    task = 1 if has_task(data_root(cfg), 1) else spec.task
-    return evaluate(model.to(device), cfg, spec, device, out, task, grid, cases, mirror)
+    model.load_state_dict(chain[-1][1]["model"])
+    return evaluate(model.to(device), cfg, spec, device, out, val, grid, mirror, prov)
 
 
-def write_reports(rows: list[dict], out: Path, sources: dict | None = None) -> None:
-    """metrics.csv (one row per case and structure) and metrics.json (rows, summaries, and each
-    case's source files)."""
+def write_reports(
+    rows: list[dict], out: Path, sources: dict | None = None, provenance: dict | None = None
+) -> None:
+    """metrics.csv (one row per case and structure, with the provenance in columns) and
+    metrics.json (rows, summaries, each case's source files, the provenance)."""
     out.mkdir(parents=True, exist_ok=True)
     keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("case", "structure"), k))
+    prov = {
+        f"provenance_{k}": " ".join(v) if isinstance(v, list) else v
+        for k, v in (provenance or {}).items()
+    }
     with open(out / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
+        writer = csv.DictWriter(f, fieldnames=keys + list(prov))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**r, **prov} for r in rows)
     summary = {
         name: {
             m: summarize(
@@ -190,6 +255,8 @@ def write_reports(rows: list[dict], out: Path, sources: dict | None = None) -> N
     }
     (out / "metrics.json").write_text(
         json.dumps(
-            {"cases": rows, "summary": summary, "sources": sources or {}}, indent=1, default=float
+            {"cases": rows, "summary": summary, "sources": sources or {}, "provenance": provenance},
+            indent=1,
+            default=float,
         )
     )

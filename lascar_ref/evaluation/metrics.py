@@ -10,7 +10,8 @@ On binary masks, per case and structure, in mm with the case's voxel spacing:
   ASD   = (mean d_AB + mean d_BA) / 2            (LAScarQS script, medpy 0.4: "asd_challenge")
 Both masks empty: Dice 1, distances 0. One empty: Dice 0, distances NaN, `undefined` True.
 Summaries: mean +- sample std over defined cases, the undefined count and a penalised mean with
-NaN replaced by the image diagonal in mm. Scar burden = |scar n wall| / |wall| (Eq. 6 band).
+NaN replaced by the image diagonal in mm (`penalised`: the value every table cell averages,
+docs/design.md §6). Scar burden = |scar n wall| / |wall| (Eq. 6 band).
 Tests: tests/test_metrics.py; benchmark: bench/bench_metrics.py
 """
 
@@ -90,6 +91,17 @@ def summarize(values: list[float], diagonal_mm: list[float] | None = None) -> di
     return out
 
 
+def penalised(row: dict, metric: str) -> float:
+    """A case row's `metric`, an undefined distance (one mask empty) replaced by the row's
+    diagonal_mm: the penalty of every table cell (docs/design.md §6). Dice and defined distances
+    are returned as they are."""
+    value = float(row[metric])
+    if metric in DISTANCES and math.isnan(value):
+        return float(row["diagonal_mm"])
+    return value
+
+
 def diagonal_mm(shape, spacing) -> float:
-    """Length of the image diagonal in mm (the penalty for an undefined distance)."""
+    """Length of the image diagonal in mm (the penalty for an undefined distance): longer than
+    any distance between two voxel centres of the image, so never better than a real distance."""
     return float(math.sqrt(sum((n * s) ** 2 for n, s in zip(shape, spacing))))

@@ -5,7 +5,12 @@ docs/design.md §6, §9.
 HD (mm), ASD (mm) as mean ± sample std over cases.
 `fold_cell`: a five-fold cell: mean ± std of the per-fold means (how a k-fold study's ± reads),
 with the pooled per-case mean ± std and n beside it. A std of one value is undefined and printed
-as "n/a", never as 0.00. Tests: tests/test_eval.py, tests/test_summary.py
+as "n/a", never as 0.00.
+Every distance cell averages *all* cases: an undefined distance (one mask empty) counts as the
+diagonal of that case's field of view in mm (metrics.penalised), so every row of a table averages
+the same cases and an empty prediction never improves a cell; the number of penalised cases is
+in the cell, and the mean over the defined cases only is shown beside it, never alone
+(docs/design.md §6). Tests: tests/test_eval.py, tests/test_summary.py
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import math
 
 import numpy as np
 
-from .metrics import summarize
+from .metrics import DISTANCES, penalised
 
 TITLES = {"la": "LA cavity segmentation", "scar": "LA scar segmentation"}
 METRICS = (("dice", "Dsc"), ("hd", "HD (mm)"), ("asd", "ASD (mm)"))
@@ -27,14 +32,32 @@ def mean_std_text(mean: float, std: float) -> str:
     return f"{mean:.2f} ± {'n/a' if math.isnan(std) else f'{std:.2f}'}"
 
 
+def _mean_std(values) -> tuple[float, float]:
+    v = np.asarray([x for x in values if not math.isnan(x)], dtype=np.float64)
+    mean = float(v.mean()) if v.size else math.nan
+    return mean, float(v.std(ddof=1)) if v.size > 1 else math.nan
+
+
+def penalty_note(metric: str, rows: list[dict]) -> str:
+    """ "2 penalised; defined only 38.45, n = 4" for a distance with undefined cases, else ""."""
+    if metric not in DISTANCES:
+        return ""
+    defined = [r[metric] for r in rows if not math.isnan(r[metric])]
+    k = len(rows) - len(defined)
+    if not k:
+        return ""
+    only = f"{np.mean(defined):.2f}" if defined else "-"
+    return f"{k} penalised; defined only {only}, n = {len(defined)}"
+
+
 def table2(results: list[tuple[str, list[dict]]]) -> str:
     """One fold's Table 2: per structure, one row per (stage label, case rows); "-" where a stage
-    does not segment that structure."""
+    does not segment that structure. Distances penalised (module docstring)."""
 
-    def cell(values):
-        s = summarize(values)
-        undefined = f" ({s['undefined']} undef.)" if s["undefined"] else ""
-        return mean_std_text(s["mean"], s["std"]) + undefined
+    def cell(rows, metric):
+        mean, std = _mean_std([penalised(r, metric) for r in rows])
+        note = penalty_note(metric, rows)
+        return mean_std_text(mean, std) + (f" ({note})" if note else "")
 
     lines = []
     for name in ("la", "scar"):
@@ -42,44 +65,46 @@ def table2(results: list[tuple[str, list[dict]]]) -> str:
         lines.append(f"{'Stage':<12}{'n':<4}{'Dsc':<18}{'HD (mm)':<22}{'ASD (mm)':<18}")
         for label, rows in results:
             sel = [r for r in rows if r["structure"] == name]
-            cells = [cell([r[m] for r in sel]) if sel else "-" for m, _ in METRICS]
+            cells = [cell(sel, m) if sel else "-" for m, _ in METRICS]
             n = str(len(sel)) if sel else "-"
             lines.append(f"{label:<12}{n:<4}{cells[0]:<18}{cells[1]:<22}{cells[2]:<18}")
     return "\n".join(lines)
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    v = np.asarray([x for x in values if not math.isnan(x)], dtype=np.float64)
-    mean = float(v.mean()) if v.size else math.nan
-    return mean, float(v.std(ddof=1)) if v.size > 1 else math.nan
-
-
-def fold_cell(per_fold: dict[int, list[float]]) -> dict:
-    """fold -> per-case values (NaN = undefined) -> the cell's numbers."""
-    fold_means = [_mean_std(v)[0] for _, v in sorted(per_fold.items())]
-    pooled = [x for _, v in sorted(per_fold.items()) for x in v]
-    fm, fs = _mean_std(fold_means)
-    pm, ps = _mean_std(pooled)
+def fold_cell(per_fold: dict[int, list[dict]], metric: str) -> dict:
+    """fold -> case rows of one structure -> the cell's numbers (distances penalised)."""
+    folds = sorted(k for k, rows in per_fold.items() if rows)
+    values = {k: [penalised(r, metric) for r in per_fold[k]] for k in folds}
+    rows = [r for k in folds for r in per_fold[k]]
+    fm, fs = _mean_std([float(np.mean(values[k])) for k in folds])
+    pm, ps = _mean_std([x for k in folds for x in values[k]])
+    defined = [r[metric] for r in rows if not math.isnan(r[metric])]
     return {
         "fold_mean": fm,
         "fold_std": fs,
-        "n_folds": sum(not math.isnan(m) for m in fold_means),
+        "n_folds": len(folds),
         "pooled_mean": pm,
         "pooled_std": ps,
-        "n_cases": sum(not math.isnan(x) for x in pooled),
-        "undefined": sum(math.isnan(x) for x in pooled),
-        "folds": sorted(per_fold),
+        "n_cases": len(rows),
+        "penalised": len(rows) - len(defined),
+        "defined_mean": float(np.mean(defined)) if defined else math.nan,
+        "n_defined": len(defined),
+        "folds": folds,
     }
 
 
 def cell_text(c: dict) -> str:
-    """ "0.49 ± 0.02 [5 folds] · 0.48 ± 0.11 (n = 60)" (+ undefined cases)."""
+    """ "0.49 ± 0.02 [5 folds] · 0.48 ± 0.11 (n = 60)"; with penalised cases
+    "... (n = 60, 4 penalised; defined only 31.20, n = 56)"."""
     if not c["n_cases"]:
         return "-"
-    undefined = f", {c['undefined']} undef." if c["undefined"] else ""
+    note = ""
+    if c["penalised"]:
+        only = "-" if math.isnan(c["defined_mean"]) else f"{c['defined_mean']:.2f}"
+        note = f", {c['penalised']} penalised; defined only {only}, n = {c['n_defined']}"
     return (
         f"{mean_std_text(c['fold_mean'], c['fold_std'])} [{c['n_folds']} folds] · "
-        f"{mean_std_text(c['pooled_mean'], c['pooled_std'])} (n = {c['n_cases']}{undefined})"
+        f"{mean_std_text(c['pooled_mean'], c['pooled_std'])} (n = {c['n_cases']}{note})"
     )
 
 

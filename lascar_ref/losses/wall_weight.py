@@ -2,7 +2,9 @@
 
 alpha(t) (`alpha_t`) "is gradually increased during training"; docs/design.md §2 settles the ramp.
 Deviation (the paper gives no schedule): alpha(t) = alpha_max * min(t / ramp_epochs, 1), t the
-0-based epoch, alpha_max = 1.0 and ramp_epochs = 50 by default (both configurable).
+0-based epoch, alpha_max = 1.0 and ramp_epochs = 50 by default (both configurable); Stage II keeps
+no checkpoint and does not stop before alpha(t) reaches alpha_max (docs/design.md §2,
+stage_table.selection_start).
 Tests: tests/test_eq7_8_weighted_loss.py
 """
 

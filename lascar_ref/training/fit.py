@@ -111,6 +111,7 @@ def _log_start(run: Run, cfg: TrainConfig, start: int, sizes, log, say) -> None:
         "new": [g for g in run.spec.groups if g not in run.loaded],
         "lr": run.lrs(),
         "world_size": run.world.size,
+        "select_from": run.stopper.start_epoch,  # best / patience counted from here (design §2)
     }
     say(start_line(record))
     if run.world.main:

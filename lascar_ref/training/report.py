@@ -11,10 +11,12 @@ def start_line(record: dict) -> str:
     """One line on what a stage starts from."""
     lrs = ", ".join(f"{g} {lr:g}" for g, lr in record["lr"].items())
     groups = {k: ", ".join(record[k]) or "-" for k in ("loaded", "new", "frozen")}
+    start = record.get("select_from")
     return (
         f"stage {record['stage']}, fold {record['fold']}: {record['n_train']} training / "
         f"{record['n_val']} validation cases on {record['device']}, amp {record['amp']}; "
         f"loaded: {groups['loaded']}; new: {groups['new']}; frozen: {groups['frozen']}; lr: {lrs}"
+        + (f"; best epoch counted from epoch {start}" if start else "")
     )
 
 

@@ -23,7 +23,7 @@ from ..init_weights import WeightsFile, apply_weights, read_weights
 from ..runtime import distributed
 from ..runtime.distributed import SINGLE, World, augment_seed
 from ..runtime.speed import apply_speed_options
-from ..stage_table import StageSpec, build_model, freeze, param_groups
+from ..stage_table import StageSpec, build_model, freeze, param_groups, selection_start
 from .state import restore_training_state, training_state
 from .stopping import EarlyStopping, NonFiniteBudget
 
@@ -33,6 +33,13 @@ def stage_paths(out: str | Path, stage: int) -> dict[str, Path]:
     out = Path(out)
     suffixes = {"best": ".pt", "last": ".last.pt", "log": ".log.jsonl"}
     return {key: out / f"stage{stage}{suffix}" for key, suffix in suffixes.items()}
+
+
+def early_stopping(spec: StageSpec, cfg: TrainConfig) -> EarlyStopping:
+    """The stage's early stopping: patience and min delta (paper §4.2), counting from the
+    stage's selection start (docs/design.md §2: Stage II from the end of the alpha(t) ramp)."""
+    start = selection_start(spec, cfg.select_from, cfg.alpha_ramp_epochs)
+    return EarlyStopping(cfg.patience, cfg.min_delta, start)
 
 
 def load_init(cfg: TrainConfig) -> WeightsFile:
@@ -70,6 +77,7 @@ class Run:
     budget: NonFiniteBudget  # consecutive non-finite steps still allowed
     world: World = SINGLE  # this process among the torchrun processes
     trained: torch.nn.Module | None = None  # model, or its DDP wrapper under torchrun
+    init_sha256: str | None = None  # SHA-256 of the --init file (checkpoint "init_sha256")
 
     def lrs(self) -> dict[str, float]:
         return {g["name"]: g["lr"] for g in self.optimizer.param_groups}
@@ -89,6 +97,7 @@ class Run:
             epoch=epoch,
             complete=complete,
             loaded_groups=self.loaded,
+            init_sha256=self.init_sha256,
             model=self.model,
             optimizer=self.optimizer,
             scaler=self.scaler,
@@ -106,7 +115,7 @@ def setup_run(
     spec: StageSpec,
     device: torch.device,
     amp_dtype,
-    init: dict | None,
+    init: WeightsFile | None,
     resume: dict | None,
     say=print,
     world: World = SINGLE,
@@ -137,7 +146,7 @@ def setup_run(
         optimizer,
         scaler,
         gens,
-        EarlyStopping(cfg.patience, cfg.min_delta),
+        early_stopping(spec, cfg),
         loaded,
         frozen,
         device,
@@ -145,6 +154,7 @@ def setup_run(
         NonFiniteBudget.for_amp(amp_dtype),
         world,
     )
+    run.init_sha256 = resume.get("init_sha256") if resume else (init.sha256 if init else None)
     start = 0
     if resume:
         start = restore_training_state(

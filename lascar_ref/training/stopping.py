@@ -25,12 +25,16 @@ class EarlyStopping:
 
     patience: int
     min_delta: float
+    start_epoch: int = 0  # earlier epochs: neither kept nor counted (selection_start)
     best: float = -math.inf
     best_epoch: int = -1
     bad_epochs: int = 0
 
     def update(self, value: float, epoch: int) -> bool:
-        """Record a validation value; True if it improves on the best by more than min_delta."""
+        """Record a validation value; True if it improves on the best by more than min_delta.
+        An epoch before start_epoch changes nothing (it can be neither best nor bad)."""
+        if epoch < self.start_epoch:
+            return False
         if value > self.best + self.min_delta:
             self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
             return True

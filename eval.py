@@ -26,7 +26,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lascar_ref.config import PRESETS, PROGRESS_CHOICES
+from lascar_ref.config import PRESETS, add_progress_options
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.evaluation.evaluate import evaluate_checkpoint, init_chain, stored_rows
 from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
@@ -84,15 +84,7 @@ def parse(argv=None) -> argparse.Namespace:
         default=None,
         help="accepted for symmetry with train.py; each checkpoint's own configuration is used",
     )
-    p.add_argument(
-        "--progress",
-        nargs="?",
-        const="on",
-        choices=PROGRESS_CHOICES,
-        default="auto",
-        help="progress bars: on, off, or auto: only on a terminal (default: auto)",
-    )
-    p.add_argument("--no-progress", dest="progress", action="store_const", const="off")
+    add_progress_options(p)
     return p.parse_args(argv)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lascar_ref.config import PROGRESS_CHOICES, show_bars
+from lascar_ref.config import add_progress_options, show_bars
 from lascar_ref.data import read_volume, write_volume
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.inference.inputs import expand_checkpoints, find_scans
@@ -58,15 +58,7 @@ def parse(argv=None) -> argparse.Namespace:
         default="scar",
         help="what a MONAI SwinUNETR state dict segments (default: scar)",
     )
-    p.add_argument(
-        "--progress",
-        nargs="?",
-        const="on",
-        choices=PROGRESS_CHOICES,
-        default="auto",
-        help="progress bars: on, off, or auto: only on a terminal (default: auto)",
-    )
-    p.add_argument("--no-progress", dest="progress", action="store_const", const="off")
+    add_progress_options(p)
     return p.parse_args(argv)
 
 

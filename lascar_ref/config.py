@@ -348,15 +348,7 @@ def add_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ("sta
         )
         common = dict(default=argparse.SUPPRESS, help=help_text(f))
         if f.name == "progress":
-            group.add_argument(name, nargs="?", const="on", choices=PROGRESS_CHOICES, **common)
-            group.add_argument(
-                "--no-progress",
-                dest="progress",
-                action="store_const",
-                const="off",
-                default=argparse.SUPPRESS,
-                help="--progress off",
-            )
+            add_progress_options(group, argparse.SUPPRESS, common["help"])
         elif kind is bool:
             group.add_argument(name, action=argparse.BooleanOptionalAction, **common)
         elif str(kind).startswith("tuple"):
@@ -366,6 +358,23 @@ def add_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ("sta
             group.add_argument(name, choices=AMP_CHOICES, **common)
         else:
             group.add_argument(name, type={int: int, float: float}.get(kind, str), **common)
+
+
+def add_progress_options(parser, default="auto", help: str | None = None) -> None:
+    """--progress [auto|on|off] (a bare --progress: on) and --no-progress (= off), sharing one
+    destination; train.py, eval.py and predict.py all read them (show_bars)."""
+    help = help or "progress bars: on, off, or auto: only on a terminal (default: auto)"
+    parser.add_argument(
+        "--progress", nargs="?", const="on", choices=PROGRESS_CHOICES, default=default, help=help
+    )
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_const",
+        const="off",
+        default=argparse.SUPPRESS,
+        help="--progress off",
+    )
 
 
 def option_group(parser: argparse.ArgumentParser, title: str):

@@ -32,6 +32,7 @@ from lascar_ref.config import add_progress_options, show_bars
 from lascar_ref.data import read_volume, write_volume
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.inference.inputs import expand_checkpoints, find_scans
+from lascar_ref.inference.qc import member_flags, output_flags
 from lascar_ref.inference.whole_scan import load_predictor, predict_scan, scan_summary
 from lascar_ref.runtime.device import resolve_device
 
@@ -50,6 +51,17 @@ def parse(argv=None) -> argparse.Namespace:
         "--mirror", action="store_true", help="mirroring test-time augmentation (8 flips)"
     )
     p.add_argument("--save-probs", action="store_true", help="also write float32 probability maps")
+    p.add_argument(
+        "--save-uncertainty",
+        action="store_true",
+        help="also write the members' voxel-wise std of each probability ({scan}_{structure}"
+        "_spread.nii.gz)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit status 1 when any scan has a quality flag (the scans are still written)",
+    )
     p.add_argument("--device", default="auto", help="cuda if available, else cpu (default: auto)")
     p.add_argument("--sw-batch-size", type=int, default=2, help="windows per batch (default: 2)")
     p.add_argument(
@@ -84,34 +96,48 @@ def main(argv=None) -> int:
     for name, path in tqdm(scans, desc="predict", unit="scan", disable=not show_bars(a.progress)):
         try:
             scan = read_volume(path)
-            probs = predict_scan(scan, predictors, device, a.mirror, a.sw_batch_size)
+            pred = predict_scan(scan, predictors, device, a.mirror, a.sw_batch_size)
         except (DataError, ValueError) as e:
             failures.append(f"{path}: {e}" if str(path) not in str(e) else str(e))
             tqdm.write(f"error: {failures[-1]}")
             continue
-        masks = {k: v > 0.5 for k, v in probs.items()}
-        for structure, mask in masks.items():
-            write_volume(
-                out / f"{name}_{structure}.nii.gz", mask.astype(np.uint8), scan.affine, scan.header
-            )
-            if a.save_probs:
-                write_volume(
-                    out / f"{name}_{structure}_prob.nii.gz",
-                    probs[structure],
-                    scan.affine,
-                    scan.header,
-                )
-        rows.append({"scan": name, "path": str(path), **scan_summary(masks, scan.spacing_mm)})
+        masks = {k: v > 0.5 for k, v in pred.probs.items()}
+        images = {k: m.astype(np.uint8) for k, m in masks.items()}
+        if a.save_probs:
+            images.update({f"{k}_prob": v for k, v in pred.probs.items()})
+        if a.save_uncertainty:
+            images.update({f"{k}_spread": v for k, v in pred.spread.items()})
+        for suffix, data in images.items():
+            write_volume(out / f"{name}_{suffix}.nii.gz", data, scan.affine, scan.header)
+        qc = pred.input_qc + output_flags(masks, scan.spacing_mm) + member_flags(pred.agreement)
+        rows.append(
+            {
+                "scan": name,
+                "path": str(path),
+                **scan_summary(masks, scan.spacing_mm),
+                **{f"member_dice_{k}": pred.agreement.get(k, math.nan) for k in ("la", "scar")},
+                "qc": "; ".join(qc),
+            }
+        )
+        if qc:
+            tqdm.write(f"qc: {name}: {'; '.join(qc)}")
     write_summary(rows, out)
-    print(f"wrote {len(rows)} scan(s) to {out}/ (summary.csv, summary.json)")
+    flagged = [r["scan"] for r in rows if r["qc"]]
+    print(
+        f"wrote {len(rows)} scan(s) to {out}/ (summary.csv, summary.json); {len(flagged)} flagged"
+    )
     if failures:
         print(f"{len(failures)} scan(s) failed:", *failures, sep="\n  ", file=sys.stderr)
+        return 1
+    if a.strict and flagged:
+        print(f"--strict: {len(flagged)} scan(s) flagged: {', '.join(flagged)}", file=sys.stderr)
         return 1
     return 0
 
 
 def write_summary(rows: list[dict], out: Path) -> None:
     keys = ["scan", "path", "la_volume_ml", "scar_volume_ml", "scar_burden_pct"]
+    keys += ["member_dice_la", "member_dice_scar", "qc"]
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()

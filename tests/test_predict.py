@@ -2,6 +2,7 @@
 data/orientation.py; docs/design.md §10): geometry (a flipped and a resampled copy), the whole
 field of view, ensembles, volumes and burden by hand, and bad scans among good ones."""
 
+import csv
 import json
 import math
 
@@ -253,3 +254,29 @@ def test_a_corrupt_scan_among_good_ones(tmp_path, trained, capsys):
     assert [
         r["scan"] for r in json.loads((tmp_path / "p" / "summary.json").read_text())["scans"]
     ] == ["good_a", "good_b"]
+
+
+@pytest.mark.slow  # trains a model first
+def test_quality_flags_strict_and_the_members_spread(tmp_path, trained, capsys):
+    """A constant scan is still written but flagged in summary.csv; --strict makes the flag exit
+    status 1; an ensemble reports its members' agreement and, with --save-uncertainty, their
+    voxel-wise spread (0 where two identical members agree everywhere)."""
+    out, case, _ = trained
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    img = read_volume(case.meta["source"]["image"])
+    write_volume(folder / "blank.nii.gz", np.zeros_like(img.data), img.affine)
+    argv = ["--ckpt", str(out / "stage2.pt"), "--in", str(folder), "--out", str(tmp_path / "p")]
+    assert predict(argv) == 0
+    rows = list(csv.DictReader(open(tmp_path / "p" / "summary.csv")))
+    assert rows[0]["qc"].split("; ")[0] == "constant image"
+    assert (tmp_path / "p" / "blank_la.nii.gz").is_file()
+    assert predict([*argv, "--strict"]) == 1
+    assert "--strict: 1 scan(s) flagged: blank" in capsys.readouterr().err
+    write_volume(folder / "blank.nii.gz", img.data, img.affine)  # the real scan, two members
+    twice = ["--ckpt", str(out / "stage2.pt"), str(out / "stage2.pt"), "--save-uncertainty"]
+    assert predict([*twice, "--in", str(folder), "--out", str(tmp_path / "e")]) == 0
+    row = list(csv.DictReader(open(tmp_path / "e" / "summary.csv")))[0]
+    assert float(row["member_dice_la"]) == 1.0 and "members disagree" not in row["qc"]
+    spread = read_volume(tmp_path / "e" / "blank_la_spread.nii.gz").data
+    assert spread.shape == img.data.shape and float(np.abs(spread).max()) == 0.0

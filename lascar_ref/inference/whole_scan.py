@@ -8,7 +8,8 @@ sliding-window inference over the *whole* resampled scan (never only the crop, s
 edge of a large field of view is still found). Probabilities of several checkpoints are averaged
 per structure (an ensemble), resampled back to the scan's own grid (trilinear, stored axis
 order) and thresholded at 0.5. Per scan: LA and scar volume (ml) and scar burden =
-|scar n wall| / |wall| in %, wall = the Eq. 6 band of the *predicted* LA.
+|scar n wall| / |wall| in %, wall = the Eq. 6 band of the *predicted* LA; the members' spread
+and pairwise agreement, and the quality flags of qc.py.
 Tests: tests/test_predict.py
 """
 
@@ -28,6 +29,7 @@ from ..losses import wall_mask
 from ..models.monai_keys import from_monai_state_dict
 from ..runtime.device import resolve_amp
 from ..stage_table import STAGES, build_model, predict_logits
+from .qc import input_flags, member_dice
 from .sliding_window import sliding_window_probs
 
 
@@ -99,17 +101,18 @@ def normalised_input(data: np.ndarray, spacing, p: Predictor) -> tuple[np.ndarra
 
 
 @torch.no_grad()
-def ensemble_probs(
+def member_probs(
     data: np.ndarray,
     spacing,
     predictors: list[Predictor],
     device,
     mirror=False,
     sw_batch_size: int = 2,
-) -> dict[str, np.ndarray]:
-    """structure -> mean probability of the predictors giving it, on the scan's grid (X, Y, Z)."""
+) -> dict[str, list[np.ndarray]]:
+    """structure -> each predictor's probability (X, Y, Z) on the scan's grid, for the
+    predictors that give that structure."""
     amp = resolve_amp("auto", device)
-    sums, counts = {}, {}
+    out: dict[str, list[np.ndarray]] = {}
     for p in predictors:
         image, keep = normalised_input(data, spacing, p)
         x = torch.from_numpy(image)[None, None].to(device)  # (1, 1, X', Y', Z')
@@ -122,22 +125,52 @@ def ensemble_probs(
                 probs.float(), size=data.shape, mode="trilinear", align_corners=False
             )
         for k, name in enumerate(p.structures):
-            if p.use is not None and name not in p.use:
-                continue
-            prob = probs[0, k].float().cpu().numpy()
-            sums[name] = sums.get(name, 0.0) + prob
-            counts[name] = counts.get(name, 0) + 1
-    return {name: (sums[name] / counts[name]).astype(np.float32) for name in sums}
+            if p.use is None or name in p.use:
+                out.setdefault(name, []).append(probs[0, k].float().cpu().numpy())
+    return out
+
+
+def ensemble_probs(
+    data: np.ndarray,
+    spacing,
+    predictors: list[Predictor],
+    device,
+    mirror=False,
+    sw_batch_size: int = 2,
+) -> dict[str, np.ndarray]:
+    """structure -> mean probability of the predictors giving it, on the scan's grid (X, Y, Z)."""
+    members = member_probs(data, spacing, predictors, device, mirror, sw_batch_size)
+    return {name: np.mean(m, axis=0).astype(np.float32) for name, m in members.items()}
+
+
+@dataclass
+class ScanPrediction:
+    """What predict.py writes for one scan, in the scan's stored grid and axis order."""
+
+    probs: dict[str, np.ndarray]  # structure -> ensemble mean probability (X, Y, Z)
+    spread: dict[str, np.ndarray]  # structure -> members' std of the probability (X, Y, Z)
+    agreement: dict[str, float]  # structure -> members' mean pairwise Dice (NaN: one member)
+    input_qc: list[str]  # flags of the input (qc.input_flags)
 
 
 def predict_scan(
     scan, predictors: list[Predictor], device, mirror=False, sw_batch_size: int = 2
-) -> dict[str, np.ndarray]:
-    """A read scan (nifti_io.Volume) -> structure -> probability on its stored grid: reoriented to
-    RAS for inference (as in training), mapped back to the stored axis order."""
+) -> ScanPrediction:
+    """A read scan (nifti_io.Volume) -> its prediction on its stored grid: reoriented to RAS for
+    inference (as in training), mapped back to the stored axis order; with the members' spread
+    and agreement and the input's quality flags (qc.py)."""
     ras, ras_spacing, ornt = to_ras(scan.data, scan.affine, scan.spacing_mm)
-    probs = ensemble_probs(ras, ras_spacing, predictors, device, mirror, sw_batch_size)
-    return {name: from_ras(prob, ornt) for name, prob in probs.items()}
+    members = member_probs(ras, ras_spacing, predictors, device, mirror, sw_batch_size)
+    return ScanPrediction(
+        probs={
+            n: from_ras(np.mean(m, axis=0).astype(np.float32), ornt) for n, m in members.items()
+        },
+        spread={
+            n: from_ras(np.std(m, axis=0).astype(np.float32), ornt) for n, m in members.items()
+        },
+        agreement={n: member_dice([p > 0.5 for p in m]) for n, m in members.items()},
+        input_qc=input_flags(ras, ras_spacing),
+    )
 
 
 def scan_summary(masks: dict[str, np.ndarray], spacing_mm) -> dict[str, float]:

@@ -1,0 +1,96 @@
+"""Quality flags of predictions on new scans (lascar_ref/inference/qc.py; docs/design.md §10):
+each suspicious input and each suspicious output is built and flagged, a realistic phantom stored
+in LPS orientation is not, and the members' agreement is computed by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lascar_ref.data import make_phantom
+from lascar_ref.data.orientation import to_ras
+from lascar_ref.inference.qc import (
+    LA_ML,
+    MIN_MEMBER_DICE,
+    input_flags,
+    member_dice,
+    member_flags,
+    output_flags,
+)
+
+SPACING = (1.25, 1.25, 2.5)
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return make_phantom(3, shape=(96, 96, 24), spacing=SPACING)
+
+
+def lps(data: np.ndarray, spacing):
+    """The array stored in LPS orientation (x and y flipped) and its affine."""
+    affine = np.diag([-spacing[0], -spacing[1], spacing[2], 1.0])
+    return data[::-1, ::-1, :].copy(), affine
+
+
+def test_a_realistic_phantom_in_lps_orientation_has_no_flag(phantom):
+    stored, affine = lps(phantom["image"].astype(np.float32), SPACING)
+    ras, ras_spacing, _ = to_ras(stored, affine, SPACING)
+    assert input_flags(ras, ras_spacing) == []
+    masks = {"la": phantom["la"] > 0, "scar": phantom["scar"] > 0}  # the truth as a prediction
+    assert output_flags(masks, SPACING) == []
+
+
+def test_each_suspicious_input_is_flagged(phantom):
+    image = phantom["image"].astype(np.float32)
+    assert input_flags(np.zeros((96, 96, 24), np.float32), SPACING) == ["constant image"]
+    noisy_constant = 100 + 1e-6 * np.random.default_rng(0).standard_normal((96, 96, 24))
+    assert "constant image" in input_flags(noisy_constant, SPACING)
+    # 10 x 10 x 10 mm: smaller than an atrium on every axis
+    small = input_flags(image[:8, :8, :4], SPACING)
+    assert small == ["field of view below 40 mm (X 10 mm, Y 10 mm, Z 10 mm)"]
+    assert input_flags(image, (2.5, 2.5, 2.5)) == ["spacing 2.5 x 2.5 x 2.5 mm outside LGE ranges"]
+    assert "outside LGE ranges" in input_flags(image, (1.25, 1.25, 8.0))[0]
+    # a scan whose thick axis is X after RAS reorientation (a sagittal stack)
+    thick = input_flags(image.transpose(2, 1, 0), (2.5, 1.25, 1.25))
+    assert thick == [
+        "spacing 2.5 x 1.25 x 1.25 mm outside LGE ranges",
+        "thickest axis is X, not the slice axis Z",
+    ]
+    assert "thickest axis is X, not the slice axis Z" in input_flags(
+        image.transpose(2, 1, 0), (1.8, 0.9, 0.9)
+    )
+
+
+def test_each_suspicious_output_is_flagged(phantom):
+    la = phantom["la"] > 0
+    voxel_ml = np.prod(SPACING) / 1000
+    assert output_flags({"la": np.zeros_like(la)}, SPACING) == ["no LA"]
+    tiny = np.zeros_like(la)
+    tiny[40:44, 40:44, 10:12] = True  # 32 voxels = 0.125 ml
+    assert output_flags({"la": tiny}, SPACING) == [
+        f"LA {32 * voxel_ml:.1f} ml outside {LA_ML[0]:g}-{LA_ML[1]:g} ml"
+    ]
+    pieces = la.copy()
+    for x in (2, 8, 14):  # three extra blobs of 27 voxels (0.1 ml) in a corner, apart
+        pieces[x : x + 3, 2:5, 2:5] = True
+    assert "LA in 4 pieces" in output_flags({"la": pieces}, SPACING)
+    far = np.zeros_like(la)
+    far[0:6, 0:6, 0:6] = True  # scar in a corner, tens of mm from the LA
+    flags = output_flags({"la": la, "scar": far}, SPACING)
+    assert flags == ["100% of scar over 7.5 mm from the LA"]
+    assert output_flags({"scar": far}, SPACING) == []  # no LA prediction: nothing to check
+
+
+def test_member_agreement_by_hand():
+    a = np.zeros((4, 4, 4), bool)
+    a[:2] = True  # 32 voxels
+    b = np.zeros_like(a)
+    b[1:3] = True  # 32 voxels, 16 shared with a
+    assert member_dice([a, b]) == pytest.approx(2 * 16 / 64)
+    assert member_dice([a, a, b]) == pytest.approx((1.0 + 0.5 + 0.5) / 3)
+    assert math.isnan(member_dice([a]))
+    assert member_dice([np.zeros_like(a)] * 2) == 1.0
+    assert member_flags({"la": 0.5, "scar": 0.9}) == [
+        "members disagree on la (mean pairwise Dice 0.50)"
+    ]
+    assert member_flags({"la": math.nan, "scar": MIN_MEMBER_DICE["scar"]}) == []

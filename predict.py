@@ -1,7 +1,8 @@
 """Segment new scans — paper §4.2 (inference); docs/design.md §6, §10.
 
   python predict.py --ckpt CKPT [CKPT ...] --in PATH [PATH ...] --out DIR
-                    [--la-ckpt CKPT ...] [--mirror] [--save-probs] [--device cpu|cuda]
+                    [--la-ckpt CKPT ...] [--mirror] [--save-probs] [--save-uncertainty]
+                    [--figures] [--strict] [--device cpu|cuda]
 
 CKPT: a lascar_ref checkpoint (stage{N}.pt), a runs folder (runs/full: every fold*/stage3.pt, a
 five-fold ensemble), or a MONAI SwinUNETR state dict (--monai-structure says what it segments).
@@ -9,10 +10,15 @@ Several checkpoints form an ensemble: the mean of their probabilities. PATH: a .
 file, a folder of them, or a LAScarQS-layout folder (its enhanced.nii.gz images). No labels are
 needed. Inference covers the whole resampled scan (never only the training crop). Writes, in each
 scan's original geometry and header: {scan}_la.nii.gz (from Stage I/II checkpoints or --la-ckpt)
-and {scan}_scar.nii.gz (Stage II/III) as uint8, optionally {scan}_{structure}_prob.nii.gz, and
-summary.csv + summary.json with LA and scar volume (ml) and scar burden (% of the Eq. 6 wall band
-of the *predicted* LA). A bad scan is reported in one line and skipped; the others are still
-written; the exit status is 1 if any scan failed.
+and {scan}_scar.nii.gz (Stage II/III) as uint8, optionally {scan}_{structure}_prob.nii.gz and
+{scan}_{structure}_spread.nii.gz (the members' voxel-wise std), and summary.csv + summary.json
+with LA and scar volume (ml), scar burden (% of the Eq. 6 wall band of the *predicted* LA), the
+members' mean pairwise Dice and `qc`: the reasons not to trust a scan's numbers (a constant
+image, a field of view or spacing no LGE scan of an LA has, no LA or an implausible one, scar far
+from it, disagreeing members; inference/qc.py), empty when none. --strict: any flag gives exit
+status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA. A bad
+scan is reported in one line and skipped; the others are still written; the exit status is 1 if
+any scan failed.
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ from tqdm import tqdm
 
 from lascar_ref.config import add_progress_options, show_bars
 from lascar_ref.data import read_volume, write_volume
+from lascar_ref.data.orientation import to_ras
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.inference.inputs import expand_checkpoints, find_scans
+from lascar_ref.inference.overlay import require_matplotlib, scan_figure
 from lascar_ref.inference.qc import member_flags, output_flags
 from lascar_ref.inference.whole_scan import load_predictor, predict_scan, scan_summary
 from lascar_ref.runtime.device import resolve_device
@@ -58,6 +66,11 @@ def parse(argv=None) -> argparse.Namespace:
         "_spread.nii.gz)",
     )
     p.add_argument(
+        "--figures",
+        action="store_true",
+        help="one PNG per scan in OUT/figures: three slices through the predicted LA (viz extra)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="exit status 1 when any scan has a quality flag (the scans are still written)",
@@ -77,6 +90,8 @@ def parse(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     a = parse(argv)
     try:
+        if a.figures:
+            require_matplotlib()
         device = resolve_device(a.device)
         scans = find_scans(a.inputs)
         paths = expand_checkpoints(a.ckpt) + expand_checkpoints(a.la_ckpt)
@@ -85,7 +100,7 @@ def main(argv=None) -> int:
             if "la" not in extra.structures:  # --la-ckpt: contributes the LA only
                 raise ValueError(f"--la-ckpt {extra.name}: segments {extra.structures}, not the LA")
             extra.use = ("la",)
-    except (DataError, CheckpointError, ValueError) as e:
+    except (DataError, CheckpointError, ValueError, ImportError) as e:
         print(f"predict.py: error: {e}", file=sys.stderr)
         return 2
     out = Path(a.out)
@@ -121,6 +136,8 @@ def main(argv=None) -> int:
         )
         if qc:
             tqdm.write(f"qc: {name}: {'; '.join(qc)}")
+        if a.figures:
+            figure(out / "figures" / f"{name}.png", scan, masks, rows[-1])
     write_summary(rows, out)
     flagged = [r["scan"] for r in rows if r["qc"]]
     print(
@@ -133,6 +150,24 @@ def main(argv=None) -> int:
         print(f"--strict: {len(flagged)} scan(s) flagged: {', '.join(flagged)}", file=sys.stderr)
         return 1
     return 0
+
+
+def figure(path: Path, scan, masks: dict, row: dict) -> Path:
+    """Three orthogonal slices through the predicted LA in RAS orientation, the volumes and the
+    qc in the title (inference/overlay.py)."""
+    ras, spacing, _ = to_ras(scan.data, scan.affine, scan.spacing_mm)
+    ras_masks = {k: to_ras(m, scan.affine, scan.spacing_mm)[0] for k, m in masks.items()}
+    numbers = ", ".join(
+        f"{label} {row[key]:.1f}{unit}"
+        for label, key, unit in (
+            ("LA", "la_volume_ml", " ml"),
+            ("scar", "scar_volume_ml", " ml"),
+            ("burden", "scar_burden_pct", "%"),
+        )
+        if not math.isnan(row[key])
+    )
+    title = f"{row['scan']}: {numbers}" + (f"\nqc: {row['qc']}" if row["qc"] else "")
+    return scan_figure(ras.astype(np.float32), ras_masks, spacing, title, path)
 
 
 def write_summary(rows: list[dict], out: Path) -> None:

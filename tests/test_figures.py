@@ -36,11 +36,15 @@ def test_case_figure_size_and_content(tmp_path):
         "I+II (Dsc 1.00)",
         "I+II+III (Dsc 0.67)",
     ]
-    assert np.array_equal(panels[3][1], gt["scar"][..., 3])
+    assert np.array_equal(panels[3][1], image[..., 3])  # every panel: the LGE slice ...
+    assert np.array_equal(panels[3][2][0][0], gt["scar"][..., 3])  # ... with its masks over it
+    assert [k for _, k, _ in panels[5][2]] == ["scar_gt", "scar"]
     path = save_panels(panels, tmp_path / "case.png", "task1/train_1")
     pixels = plt.imread(str(path))
     assert pixels.shape[:2] == (PANEL_INCHES * DPI, PANEL_INCHES * DPI * len(panels))
     assert pixels[..., :3].std() > 0.05  # not blank
+    red = (pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.4) & (pixels[..., 2] < 0.4)
+    assert red.sum() > 20  # the predicted scar is drawn over the image in colour
 
 
 def test_training_curves(tmp_path):
@@ -74,3 +78,22 @@ def test_without_matplotlib_a_one_line_message(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r"^figures need matplotlib: pip install -e '\.\[viz\]'$"):
         require_matplotlib()
+
+
+def test_scan_figure_three_slices_through_the_la(tmp_path):
+    """predict.py --figures: axial, coronal, sagittal through the LA's centre, LA contour in
+    green, scar filled in red, over the grey image; the slices cut the LA."""
+    from lascar_ref.data import make_phantom
+    from lascar_ref.inference.overlay import centre_of, scan_figure
+
+    plt = require_matplotlib()
+    ph = make_phantom(3, shape=(96, 96, 24), spacing=(1.25, 1.25, 2.5))
+    la, scar = ph["la"] > 0, ph["scar"] > 0
+    centre = centre_of(la, la.shape)
+    assert la[centre] and centre_of(None, (10, 20, 30)) == (5, 10, 15)
+    path = scan_figure(ph["image"].astype(np.float32), {"la": la, "scar": scar},
+                       (1.25, 1.25, 2.5), "phantom 3\nqc: -", tmp_path / "p.png")  # fmt: skip
+    pixels = plt.imread(str(path))[..., :3]
+    assert pixels.shape[:2] == (int(2.9 * DPI), 3 * PANEL_INCHES * DPI)
+    green = (pixels[..., 1] > 0.45) & (pixels[..., 0] < 0.35) & (pixels[..., 2] < 0.35)
+    assert green.sum() > 100 and pixels.std() > 0.05

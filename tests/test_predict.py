@@ -19,6 +19,7 @@ from lascar_ref.data.phantom import affine_for
 from lascar_ref.data.preprocess import crop_or_pad, resample
 from lascar_ref.evaluation.evaluate import evaluate_checkpoint
 from lascar_ref.evaluation.metrics import case_metrics
+from lascar_ref.inference.overlay import require_matplotlib
 from lascar_ref.inference.whole_scan import scan_summary
 from lascar_ref.stage_data import fold_cases
 from lascar_ref.training.fit import fit
@@ -275,8 +276,12 @@ def test_quality_flags_strict_and_the_members_spread(tmp_path, trained, capsys):
     assert "--strict: 1 scan(s) flagged: blank" in capsys.readouterr().err
     write_volume(folder / "blank.nii.gz", img.data, img.affine)  # the real scan, two members
     twice = ["--ckpt", str(out / "stage2.pt"), str(out / "stage2.pt"), "--save-uncertainty"]
+    twice += ["--figures"]
     assert predict([*twice, "--in", str(folder), "--out", str(tmp_path / "e")]) == 0
     row = list(csv.DictReader(open(tmp_path / "e" / "summary.csv")))[0]
     assert float(row["member_dice_la"]) == 1.0 and "members disagree" not in row["qc"]
     spread = read_volume(tmp_path / "e" / "blank_la_spread.nii.gz").data
     assert spread.shape == img.data.shape and float(np.abs(spread).max()) == 0.0
+    plt = require_matplotlib()
+    pixels = plt.imread(str(tmp_path / "e" / "figures" / "blank.png"))
+    assert pixels.shape[:2] == (290, 750) and pixels[..., :3].std() > 0.05  # 3 panels, not blank

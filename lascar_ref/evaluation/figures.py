@@ -1,9 +1,10 @@
 """Figures — paper Fig. 3 (LGE, LA and scar ground truth and predictions per stage) and training
 curves (the terms of Eq. 5, validation Dice, α(t) of Eq. 7); docs/design.md §9.
 
-Optional: needs matplotlib (`pip install -e '.[viz]'`); without it `require_matplotlib` raises a
-one-line ImportError saying so. Per validation case, the axial slice with the most ground-truth
-scar (else the most LA) is shown; each prediction panel carries its Dice on the whole volume.
+Optional: needs matplotlib (`pip install -e '.[viz]'`; inference/overlay.py draws). Per validation
+case, the axial slice with the most ground-truth scar (else the most LA) is shown over the LGE
+image: LA ground truth and predictions as contours, scar filled, each prediction panel with its
+Dice on the whole volume.
 Tests: tests/test_figures.py
 """
 
@@ -15,21 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from ..data import read_volume
+from ..inference.overlay import DPI, PANEL_INCHES, draw, require_matplotlib, save_figure
 from ..run_log import read_log
 
-PANEL_INCHES, DPI = 2.5, 100  # each panel is 250 x 250 pixels
-
-
-def require_matplotlib():
-    """matplotlib.pyplot with the non-interactive Agg backend, or a one-line ImportError."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("figures need matplotlib: pip install -e '.[viz]'") from None
-    return plt
+__all__ = ["DPI", "PANEL_INCHES", "case_panels", "require_matplotlib", "save_panels"]
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -39,34 +29,40 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def case_panels(image: np.ndarray, gt: dict, preds: list[tuple[str, str, np.ndarray]]):
-    """[(title, 2-D image, cmap)] for one case: LGE, LA GT, LA predictions, scar GT, scar
-    predictions; z = the slice with the most GT scar (else LA)."""
+    """[(title, 2-D image, overlays)] for one case: LGE; LA ground truth and each LA prediction
+    as contours; scar ground truth filled, each scar prediction filled with the ground truth's
+    contour; z = the slice with the most ground-truth scar (else LA). overlays as
+    inference.overlay.draw takes them."""
     ref = gt.get("scar") if gt.get("scar") is not None and gt["scar"].any() else gt["la"]
     z = int(np.argmax(ref.sum(axis=(0, 1))))
-    panels = [("LGE", image[..., z], "gray")]
-    for name in ("la", "scar"):
-        panels.append((f"{name.upper() if name == 'la' else 'scar'} GT", gt[name][..., z], "magma"))
-        for label, structure, pred in preds:
-            if structure == name:
-                panels.append((f"{label} (Dsc {dice(pred, gt[name]):.2f})", pred[..., z], "magma"))
+    sl = image[..., z]
+    panels = [("LGE", sl, [])]
+    la, scar = gt["la"][..., z], gt["scar"][..., z]
+    panels.append(("LA GT", sl, [(la, "la_gt", "contour")]))
+    for label, structure, pred in preds:
+        if structure == "la":
+            title = f"{label} (Dsc {dice(pred, gt['la']):.2f})"
+            panels.append((title, sl, [(la, "la_gt", "contour"), (pred[..., z], "la", "contour")]))
+    panels.append(("scar GT", sl, [(scar, "scar_gt", "fill")]))
+    for label, structure, pred in preds:
+        if structure == "scar":
+            title = f"{label} (Dsc {dice(pred, gt['scar']):.2f})"
+            panels.append(
+                (title, sl, [(scar, "scar_gt", "contour"), (pred[..., z], "scar", "fill")])
+            )
     return panels
 
 
-def save_panels(panels, path: Path, title: str) -> Path:
-    """One row of panels -> PNG of (250 x n) x 250 pixels (plus nothing: no tight bbox)."""
+def save_panels(panels, path: Path, title: str, spacing2d=(1.0, 1.0)) -> Path:
+    """One row of panels -> PNG of (250 x n) x 250 pixels (no tight bbox, so the size is fixed)."""
     plt = require_matplotlib()
     fig, axes = plt.subplots(
         1, len(panels), figsize=(PANEL_INCHES * len(panels), PANEL_INCHES), dpi=DPI
     )
-    for ax, (name, data, cmap) in zip(np.atleast_1d(axes), panels):
-        ax.imshow(np.asarray(data, dtype=np.float32).T, cmap=cmap, origin="lower")
-        ax.set_title(name, fontsize=7)
-        ax.axis("off")
+    for ax, (name, data, overlays) in zip(np.atleast_1d(axes), panels):
+        draw(ax, np.asarray(data, dtype=np.float32), spacing2d, overlays, name)
     fig.suptitle(title, fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def case_figures(
@@ -82,7 +78,8 @@ def case_figures(
     last = json.loads((out / f"stage{stages[-1][0]}" / "metrics.json").read_text())["cases"]
     for case in sorted({r["case"] for r in last}):
         source = _sources(out, stages, case)
-        image = read_volume(source["image"], check_finite=False).data
+        volume = read_volume(source["image"], check_finite=False)
+        image, spacing = volume.data, volume.spacing_mm
         gt = {
             k: read_volume(source[k], check_finite=False).data > 0 if source.get(k) else None
             for k in ("la", "scar")
@@ -101,7 +98,8 @@ def case_figures(
                 if f.is_file():
                     preds.append((label, structure, read_volume(f, check_finite=False).data > 0))
         path = out / "figures" / f"{case.replace('/', '_')}.png"
-        written.append(save_panels(case_panels(image, gt, preds), path, case))
+        panels = case_panels(image, gt, preds)
+        written.append(save_panels(panels, path, case, spacing[:2]))
     return written
 
 
@@ -126,7 +124,9 @@ def training_curves(log_path: Path, out: Path) -> Path:
     vals = [
         k for k in records[0] if k.startswith("val_") and k.endswith("_dice") and k != "val_dice"
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(3 * PANEL_INCHES * 1.2, PANEL_INCHES * 1.2), dpi=DPI)
+    fig, axes = plt.subplots(
+        1, 3, figsize=(3 * PANEL_INCHES * 1.2, PANEL_INCHES * 1.2), dpi=DPI, layout="constrained"
+    )  # constrained: the axis labels stay inside the picture
     for k in terms:
         axes[0].plot(epochs, [r[k] for r in records], label=k)
     for k in vals:
@@ -135,9 +135,9 @@ def training_curves(log_path: Path, out: Path) -> Path:
     for ax, title in zip(axes, ("loss terms (Eq. 5)", "validation Dice", "alpha(t) (Eq. 7)")):
         ax.set_title(title, fontsize=8)
         ax.set_xlabel("epoch", fontsize=7)
+        ax.tick_params(labelsize=6)
         ax.legend(fontsize=6)
-    path = out / "figures" / f"{log_path.name.split('.')[0]}_curves.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    axes[0].set_ylabel("loss", fontsize=7)
+    axes[1].set_ylabel("Dice", fontsize=7)
+    axes[2].set_ylabel("alpha", fontsize=7)
+    return save_figure(fig, out / "figures" / f"{log_path.name.split('.')[0]}_curves.png")

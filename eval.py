@@ -2,7 +2,7 @@
 
   python eval.py --ckpt stage3.pt [--data DIR] [--fold k] [--out DIR] [--cases NAME ...]
                  [--grid original|preprocessed] [--mirror] [--device cpu] [--no-chain] [--figures]
-                 [--re-evaluate]
+                 [--fov crop|whole] [--re-evaluate]
   python eval.py --summary RUNS [--grid ...] [--no-evaluate]
 
 --ckpt: sliding-window inference on the fold's validation cases (the fold, data and preprocessing
@@ -14,6 +14,8 @@ scored on the same Task 1 validation cases of the fold (the paper's n = 12); onl
 without Task 1 scores Stage I on Task 2. A stored metrics.json is reused only when its provenance
 (checkpoint and chain hashes, grid, mirror, data root, cases) matches. HD / ASD cells count a case
 with one empty mask as the diagonal of its field of view, with the number of such cases shown.
+--fov whole scores what predict.py produces: inference over the whole resampled scan through the
+same code (inference/whole_scan.py), so false positives outside the training crop count.
 --figures (needs the viz extra) adds a Fig. 3-like PNG per case and the training curves.
 --summary: Tables 2 and 3 over every fold and recipe under RUNS (train.py --recipe), evaluating
 what has no up-to-date result, with paired comparisons (each recipe against full, each Table 2
@@ -56,6 +58,13 @@ def parse(argv=None) -> argparse.Namespace:
         choices=["original", "preprocessed"],
         default="original",
         help="metric grid: each case's original grid (challenge, default) or the preprocessed one",
+    )
+    p.add_argument(
+        "--fov",
+        choices=["crop", "whole"],
+        default="crop",
+        help="inference over the training crop (default), or over the whole resampled scan "
+        "exactly as predict.py does (scored on the original grid)",
     )
     p.add_argument(
         "--mirror", action="store_true", help="mirroring test-time augmentation (8 flips)"
@@ -112,7 +121,7 @@ def main(argv=None) -> int:
         for k, (path, state) in enumerate(chain):
             spec = STAGES[state["stage"]]
             out = Path(a.out) / f"stage{spec.number}"
-            given = (chain[: k + 1], out, overrides, a.grid, a.cases, a.mirror)
+            given = (chain[: k + 1], out, overrides, a.grid, a.cases, a.mirror, a.fov)
             rows, stale = stored_rows(*given) if not a.re_evaluate else (None, "--re-evaluate")
             if rows is None:
                 rows = evaluate_checkpoint(*given)

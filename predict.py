@@ -38,8 +38,10 @@ from lascar_ref.config import add_progress_options, show_bars
 from lascar_ref.data import read_volume, write_volume
 from lascar_ref.data.orientation import to_ras
 from lascar_ref.errors import CheckpointError, DataError
+from lascar_ref.evaluation.postprocess_choice import stored_choice
 from lascar_ref.inference.inputs import expand_checkpoints, find_scans
 from lascar_ref.inference.overlay import require_matplotlib, scan_figure
+from lascar_ref.inference.postprocess import apply as apply_postprocessing
 from lascar_ref.inference.qc import member_flags, output_flags
 from lascar_ref.inference.whole_scan import load_predictor, predict_scan, scan_summary
 from lascar_ref.runtime.device import resolve_device
@@ -64,6 +66,12 @@ def parse(argv=None) -> argparse.Namespace:
         action="store_true",
         help="also write the members' voxel-wise std of each probability ({scan}_{structure}"
         "_spread.nii.gz)",
+    )
+    p.add_argument(
+        "--no-postprocess",
+        action="store_true",
+        help="do not apply the postprocessing a runs folder chose on its folds "
+        "(RUNS/RECIPE/postprocessing.json, eval.py --summary)",
     )
     p.add_argument(
         "--figures",
@@ -100,6 +108,7 @@ def main(argv=None) -> int:
             if "la" not in extra.structures:  # --la-ckpt: contributes the LA only
                 raise ValueError(f"--la-ckpt {extra.name}: segments {extra.structures}, not the LA")
             extra.use = ("la",)
+        postprocess = {} if a.no_postprocess else runs_postprocessing(a.ckpt)
     except (DataError, CheckpointError, ValueError, ImportError) as e:
         print(f"predict.py: error: {e}", file=sys.stderr)
         return 2
@@ -116,7 +125,8 @@ def main(argv=None) -> int:
             failures.append(f"{path}: {e}" if str(path) not in str(e) else str(e))
             tqdm.write(f"error: {failures[-1]}")
             continue
-        masks = {k: v > 0.5 for k, v in pred.probs.items()}
+        masks = apply_postprocessing({k: v > 0.5 for k, v in pred.probs.items()}, postprocess,
+                                     scan.spacing_mm)  # fmt: skip
         images = {k: m.astype(np.uint8) for k, m in masks.items()}
         if a.save_probs:
             images.update({f"{k}_prob": v for k, v in pred.probs.items()})
@@ -132,6 +142,7 @@ def main(argv=None) -> int:
                 **scan_summary(masks, scan.spacing_mm),
                 **{f"member_dice_{k}": pred.agreement.get(k, math.nan) for k in ("la", "scar")},
                 "qc": "; ".join(qc),
+                "postprocess": "; ".join(f"{k}: {v}" for k, v in postprocess.items()),
             }
         )
         if qc:
@@ -150,6 +161,18 @@ def main(argv=None) -> int:
         print(f"--strict: {len(flagged)} scan(s) flagged: {', '.join(flagged)}", file=sys.stderr)
         return 1
     return 0
+
+
+def runs_postprocessing(ckpts: list[str]) -> dict[str, str]:
+    """The postprocessing chosen on the folds (RUNS/RECIPE/postprocessing.json, written by eval.py
+    --summary) of the runs folder(s) given as --ckpt; {} for checkpoint files. Two runs folders
+    with different choices are refused."""
+    choices = {str(p): stored_choice(Path(p)) for p in ckpts if Path(p).is_dir()}
+    distinct = {json.dumps(c, sort_keys=True) for c in choices.values()}
+    if len(distinct) > 1:
+        raise ValueError(f"the runs folders chose different postprocessing: {choices}")
+    chosen = next(iter(choices.values()), {})
+    return {k: v for k, v in chosen.items() if v != "none"}
 
 
 def figure(path: Path, scan, masks: dict, row: dict) -> Path:
@@ -172,7 +195,7 @@ def figure(path: Path, scan, masks: dict, row: dict) -> Path:
 
 def write_summary(rows: list[dict], out: Path) -> None:
     keys = ["scan", "path", "la_volume_ml", "scar_volume_ml", "scar_burden_pct"]
-    keys += ["member_dice_la", "member_dice_scar", "qc"]
+    keys += ["member_dice_la", "member_dice_scar", "qc", "postprocess"]
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()

@@ -140,6 +140,18 @@ def test_stage1_2_3_then_eval(tmp_path, tiny_train):
     )
     original = [r["diagonal_mm"] for r in metrics["cases"]]  # 48 x 48 x 16 raw grid
     assert original == pytest.approx([(120**2 + 120**2 + 80**2) ** 0.5] * 2)
+    # --fov whole scores exactly what predict.py writes (one code path), on the original grid
+    run([evaluate, "--ckpt", "stage3.pt", "--out", "whole", "--no-chain", "--fov", "whole",
+         "--no-progress"], tmp_path)  # fmt: skip
+    whole = json.loads((tmp_path / "whole" / "stage3" / "metrics.json").read_text())
+    assert whole["provenance"]["fov"] == "whole" and len(whole["cases"]) == 2
+    case = whole["cases"][0]["case"]
+    source = whole["sources"][case]["image"]
+    run([str(ROOT / "predict.py"), "--ckpt", "stage3.pt", "--in", source, "--out", "pred",
+         "--no-progress"], tmp_path)  # fmt: skip
+    mine = tmp_path / "whole" / "stage3" / "predictions" / f"{case.replace('/', '_')}_scar.nii.gz"
+    theirs = next((tmp_path / "pred").glob("*_scar.nii.gz"))
+    assert np.array_equal(nib.load(str(mine)).get_fdata(), nib.load(str(theirs)).get_fdata())
     # the chain is followed by hash: another file named stage1.pt is refused, naming both files
     other = torch.load(tmp_path / "stage1.pt", weights_only=True)
     other["epoch"] += 1  # any other bytes

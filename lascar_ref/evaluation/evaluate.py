@@ -25,12 +25,13 @@ import torch
 from tqdm import tqdm
 
 from ..checkpoint import file_sha256, load_checkpoint
-from ..config import TrainConfig, make_config
+from ..config import TrainConfig, config_dict, make_config
 from ..data import read_volume, write_volume
 from ..data.layout import has_task
 from ..data.preprocess import to_original_grid
 from ..errors import CheckpointError
 from ..inference.sliding_window import sliding_window_probs
+from ..inference.whole_scan import predict_scan, stage_predictor
 from ..losses import wall_mask
 from ..runtime.device import resolve_amp, resolve_device
 from ..stage_data import data_root, fold_cases
@@ -49,25 +50,36 @@ def evaluate(
     grid: str = "original",
     mirror: bool = False,
     provenance: dict | None = None,
+    fov: str = "crop",
 ) -> list[dict]:
     """Predict, write and score the preprocessed validation cases `val`; one row per case and
     structure; metrics.csv / metrics.json record `provenance`. Table 2 passes Task 1's cases for
-    every stage, so its rows share their cases (docs/design.md §6)."""
+    every stage, so its rows share their cases (docs/design.md §6). fov "crop": sliding window
+    over the preprocessed training crop; "whole": over the whole resampled scan, exactly as
+    predict.py does (inference/whole_scan.predict_scan; metrics on the original grid)."""
+    if fov == "whole" and grid != "original":
+        raise ValueError("--fov whole is scored on the original grid (it is predict.py's output)")
     predict = predict_logits(model.eval(), spec)
+    scan_predictor = stage_predictor("model", model, spec, config_dict(cfg))
     rows = []
     for p in tqdm(val, desc="evaluate", unit="case", disable=not cfg.bars):
-        probs = case_probs(p, predict, cfg, device, mirror)  # (K, X, Y, Z) preprocessed grid
         raw_image = read_volume(p.meta["source"]["image"], check_finite=False)
+        if fov == "whole":
+            scan = predict_scan(raw_image, [scan_predictor], device, mirror, cfg.sw_batch_size)
+            whole = [scan.probs[name] for name in spec.outputs]  # stored grid
+        else:
+            probs = case_probs(p, predict, cfg, device, mirror)  # (K, X, Y, Z) preprocessed
         truth = _truth(p, spec, cfg, grid, raw_image.spacing_mm)
         for k, name in enumerate(spec.outputs):
-            original = to_original_grid(probs[k], p.meta) > 0.5
+            prob = whole[k] if fov == "whole" else to_original_grid(probs[k], p.meta)
+            original = prob > 0.5
             write_volume(
                 out / "predictions" / f"{p.name.replace('/', '_')}_{name}.nii.gz",
                 original.astype(np.uint8),
                 raw_image.affine,
                 raw_image.header,
             )
-            pred = original if grid == "original" else probs[k] > 0.5
+            pred = original if grid == "original" else probs[k] > 0.5  # (crop: preprocessed)
             rows.append(_case_row(p.name, name, pred, truth))
     write_reports(rows, out, {p.name: p.meta["source"] for p in val}, provenance)
     return rows
@@ -178,6 +190,7 @@ def plan(
     grid: str = "original",
     cases: list[str] | None = None,
     mirror: bool = False,
+    fov: str = "crop",
 ) -> tuple[TrainConfig, list, dict]:
     """(configuration, validation cases, provenance) of evaluating the chain's last checkpoint.
     Every stage is scored on Task 1's validation cases when the dataset has Task 1, so the rows
@@ -188,7 +201,7 @@ def plan(
     task = 1 if has_task(root, 1) else STAGES[cfg.stage].task
     val = _validation_cases(cfg, task, cases)
     hashes = [file_sha256(p) for p, _ in chain]
-    return cfg, val, provenance(hashes, grid, mirror, root, cfg.fold, val)
+    return cfg, val, provenance(hashes, grid, mirror, root, cfg.fold, val, fov)
 
 
 def stored_rows(
@@ -198,6 +211,7 @@ def stored_rows(
     grid: str = "original",
     cases: list[str] | None = None,
     mirror: bool = False,
+    fov: str = "crop",
 ) -> tuple[list[dict] | None, str]:
     """(the rows of out/metrics.json, "") when its provenance equals what evaluating the chain's
     last checkpoint would record now; else (None, what differs)."""
@@ -205,7 +219,7 @@ def stored_rows(
     if not metrics.is_file():
         return None, "no metrics.json"
     stored = json.loads(metrics.read_text())
-    _, _, expected = plan(chain, overrides, grid, cases, mirror)
+    _, _, expected = plan(chain, overrides, grid, cases, mirror, fov)
     changed = differences(stored.get("provenance"), expected)
     return (None, "; ".join(changed)) if changed else (stored["cases"], "")
 
@@ -217,15 +231,17 @@ def evaluate_checkpoint(
     grid: str = "original",
     cases: list[str] | None = None,
     mirror: bool = False,
+    fov: str = "crop",
 ) -> list[dict]:
     """Evaluate the last checkpoint of `chain` (init_chain) on its fold's validation cases into
-    `out`, recording the provenance (checkpoint and chain hashes, grid, mirror, data, cases)."""
-    cfg, val, prov = plan(chain, overrides, grid, cases, mirror)
+    `out`, recording the provenance (checkpoint and chain hashes, grid, mirror, fov, data,
+    cases)."""
+    cfg, val, prov = plan(chain, overrides, grid, cases, mirror, fov)
     spec = STAGES[cfg.stage]
     device = resolve_device(cfg.device)
     model = build_model(spec, cfg.feature_size)
     model.load_state_dict(chain[-1][1]["model"])
-    return evaluate(model.to(device), cfg, spec, device, out, val, grid, mirror, prov)
+    return evaluate(model.to(device), cfg, spec, device, out, val, grid, mirror, prov, fov)
 
 
 def write_reports(

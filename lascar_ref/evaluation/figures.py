@@ -18,14 +18,9 @@ import numpy as np
 from ..data import read_volume
 from ..inference.overlay import DPI, PANEL_INCHES, draw, require_matplotlib, save_figure
 from ..run_log import read_log
+from .metrics import dice
 
 __all__ = ["DPI", "PANEL_INCHES", "case_panels", "require_matplotlib", "save_panels"]
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice of two binary volumes (1.0 when both are empty)."""
-    total = int(a.sum()) + int(b.sum())
-    return 1.0 if total == 0 else 2.0 * int(np.logical_and(a, b).sum()) / total
 
 
 def case_panels(image: np.ndarray, gt: dict, preds: list[tuple[str, str, np.ndarray]]):

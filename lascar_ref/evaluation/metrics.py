@@ -65,6 +65,13 @@ def case_metrics(pred: np.ndarray, gt: np.ndarray, spacing) -> dict[str, float]:
     }
 
 
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice of two binary volumes alone (1.0 when both are empty), as case_metrics computes it."""
+    a, b = np.asarray(a) > 0, np.asarray(b) > 0
+    total = int(a.sum()) + int(b.sum())
+    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
+
+
 def scar_burden(scar: np.ndarray, wall: np.ndarray) -> float:
     """|scar n wall| / |wall| (NaN for an empty wall)."""
     w = np.asarray(wall) > 0

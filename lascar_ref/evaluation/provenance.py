@@ -3,7 +3,8 @@
 A result (metrics.json of one evaluated checkpoint) records its provenance:
   checkpoint   SHA-256 of the evaluated file
   init_chain   SHA-256 of every checkpoint of its --init chain, first stage first
-  grid         "original" or "preprocessed"; mirror: flip TTA on or off
+  grid         "original" or "preprocessed"; mirror: flip TTA on or off; fov: "crop" (the
+               training crop) or "whole" (the whole scan, as predict.py)
   data_root    the dataset folder the cases were read from
   fold, cases  the fold and a SHA-256 over the evaluated cases' names and voxel hashes
 A stored result is reused only when every field equals what would be evaluated now
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-FIELDS = ("checkpoint", "init_chain", "grid", "mirror", "data_root", "fold", "cases")
+FIELDS = ("checkpoint", "init_chain", "grid", "mirror", "fov", "data_root", "fold", "cases")
 
 
 def cases_fingerprint(cases) -> str:
@@ -27,13 +28,16 @@ def cases_fingerprint(cases) -> str:
     return h.hexdigest()
 
 
-def provenance(chain_hashes: list[str], grid: str, mirror: bool, root, fold: int, cases) -> dict:
+def provenance(
+    chain_hashes: list[str], grid: str, mirror: bool, root, fold: int, cases, fov: str = "crop"
+) -> dict:
     """The provenance of evaluating the last checkpoint of a chain on `cases`."""
     return {
         "checkpoint": chain_hashes[-1],
         "init_chain": list(chain_hashes[:-1]),
         "grid": grid,
         "mirror": bool(mirror),
+        "fov": fov,
         "data_root": str(Path(root).resolve()),
         "fold": int(fold),
         "cases": cases_fingerprint(cases),

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..recipe_table import MANIFEST, RECIPES
 from .evaluate import evaluate_checkpoint, init_chain, stored_rows
 from .paired import case_values, compare, comparison_text
+from .postprocess_choice import choose_for_recipe
 from .tables import METRICS, TITLES, cell_text, fold_cell, markdown_table
 
 TABLE3 = {
@@ -48,6 +49,7 @@ class Summary:
     table3: dict[str, dict[str, dict]] = field(default_factory=dict)
     paired: list[dict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    postprocessing: dict[str, dict] = field(default_factory=dict)  # recipe -> choice
 
 
 def find_runs(runs_dir: Path) -> dict[str, tuple[Path, dict]]:
@@ -151,8 +153,12 @@ def tabulate(results: Results, missing: list[str] | None = None) -> Summary:
 def summarize_runs(
     runs_dir: Path, evaluate: bool = True, grid: str = "original", say=print
 ) -> Summary:
-    """Tables 2 and 3 and the paired comparisons from every recipe folder under runs_dir."""
-    return tabulate(*collect(runs_dir, evaluate, grid, say))
+    """Tables 2 and 3, the paired comparisons and each recipe's postprocessing choice (written to
+    RECIPE/postprocessing.json) from every recipe folder under runs_dir."""
+    summary = tabulate(*collect(runs_dir, evaluate, grid, say))
+    for recipe, (folder, manifest) in find_runs(runs_dir).items():
+        summary.postprocessing[recipe] = choose_for_recipe(folder, manifest["n_folds"])
+    return summary
 
 
 def paired_table(paired: list[dict]) -> str:
@@ -169,6 +175,21 @@ def paired_table(paired: list[dict]) -> str:
             f"| {c['table']} | {c['row']} − {c['reference']} | {c['structure']} | "
             f"{c['metric']} | {comparison_text(c)} |"
         )
+    return "\n".join(lines)
+
+
+def postprocessing_table(choices: dict[str, dict]) -> str:
+    """Markdown: per recipe and structure, the mean Dice of each candidate and the choice."""
+    lines = [
+        "### Postprocessing chosen on the validation cases (mean Dice per candidate)",
+        "",
+        "| recipe | structure | n | candidates | chosen |",
+        "|---|---|---|---|---|",
+    ]
+    for recipe, by in choices.items():
+        for name, c in by.items():
+            means = ", ".join(f"{k} {v:.3f}" for k, v in c["mean_dice"].items()) or "-"
+            lines.append(f"| {recipe} | {name} | {c['n']} | {means} | {c['choice']} |")
     return "\n".join(lines)
 
 
@@ -205,6 +226,8 @@ def render(summary: Summary) -> str:
             "cases and over fold means; p: two-sided Wilcoxon signed-rank over cases; MDD80: the "
             "smallest true difference these n pairs detect with 80% power at their spread."
         )
+    if summary.postprocessing:
+        parts.append(postprocessing_table(summary.postprocessing))
     parts.append(
         "Missing: " + ("none" if not summary.missing else "\n- " + "\n- ".join(summary.missing))
     )
@@ -311,6 +334,7 @@ def write_summary(summary: Summary, out: Path) -> None:
                     "table3": summary.table3,
                     "paired": summary.paired,
                     "missing": summary.missing,
+                    "postprocessing": summary.postprocessing,
                 }
             ),
             indent=1,

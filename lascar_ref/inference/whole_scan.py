@@ -72,13 +72,19 @@ def load_predictor(
             PATCH,
             OVERLAP,
         )
-    cfg, spec = src.state["config"], STAGES[src.stage]
+    spec = STAGES[src.stage]
     model = build_model(spec, src.feature_size)
     model.load_state_dict(src.state["model"])
+    return stage_predictor(str(path), model.to(device), spec, src.state["config"])
+
+
+def stage_predictor(name: str, model, spec, cfg: dict) -> Predictor:
+    """A Predictor of a stage model (on its device) with the preprocessing of its configuration
+    (a checkpoint's "config" or config_dict(TrainConfig)); eval.py --fov whole uses it too."""
     return Predictor(
-        str(path),
+        name,
         spec.outputs,
-        predict_logits(model.to(device).eval(), spec),
+        predict_logits(model.eval(), spec),
         tuple(cfg["spacing_mm"]),
         tuple(cfg["size"]),
         tuple(cfg["patch"]),

@@ -1,0 +1,86 @@
+"""Choosing the postprocessing on the validation folds, as nnU-Net does — docs/design.md §10.
+
+For one recipe folder, every fold's evaluated validation cases are read back from
+FOLD/eval/stage{N}/ (the predictions on each case's original grid and the ground truth from the
+recorded source files): scar from the recipe's final stage, the LA from the latest stage that
+predicts it. Each candidate of inference/postprocess.py is scored by the mean Dice over all those
+cases; per structure, a candidate replaces "none" only when its mean Dice is not lower (ties keep
+"none"). The choice and the figures that made it go to RECIPE/postprocessing.json, which
+predict.py applies when --ckpt is that runs folder.
+Tests: tests/test_postprocess.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..data import read_volume
+from ..inference.postprocess import CANDIDATES, apply
+from .metrics import dice
+
+FILE = "postprocessing.json"
+
+
+def fold_cases(folder: Path, n_folds: int) -> list[dict]:
+    """[{"case", "spacing", "gt": {structure: mask}, "pred": {structure: mask}}] over the folds of
+    a recipe folder; each structure's prediction from the latest evaluated stage giving it."""
+    out = []
+    for k in range(n_folds):
+        cases: dict[str, dict] = {}
+        for stage_dir in sorted((folder / f"fold{k}" / "eval").glob("stage[123]")):
+            metrics = stage_dir / "metrics.json"
+            if not metrics.is_file():
+                continue
+            for case, src in json.loads(metrics.read_text()).get("sources", {}).items():
+                entry = cases.setdefault(case, {"case": case, "gt": {}, "pred": {}})
+                for name in ("la", "scar"):
+                    f = stage_dir / "predictions" / f"{case.replace('/', '_')}_{name}.nii.gz"
+                    if f.is_file():
+                        entry["pred"][name] = read_volume(f, check_finite=False).data > 0
+                    if src.get(name) and name not in entry["gt"]:
+                        truth = read_volume(src[name], check_finite=False)
+                        entry["gt"][name], entry["spacing"] = truth.data > 0, truth.spacing_mm
+        out += [c for c in cases.values() if c["pred"]]
+    return out
+
+
+def choose(cases: list[dict]) -> dict:
+    """structure -> {"choice", "mean_dice": {candidate: mean}, "n"} over the cases that have a
+    prediction and a ground truth of that structure (candidates that need an LA prediction are
+    scored only where there is one)."""
+    result = {}
+    for name, candidates in CANDIDATES.items():
+        usable = [c for c in cases if name in c["pred"] and name in c["gt"]]
+        if name == "scar":
+            usable = [c for c in usable if "la" in c["pred"]]
+        if not usable:
+            result[name] = {"choice": "none", "mean_dice": {}, "n": 0}
+            continue
+        means = {}
+        for cand in candidates:
+            scores = [
+                dice(apply(c["pred"], {name: cand}, c["spacing"])[name], c["gt"][name])
+                for c in usable
+            ]
+            means[cand] = float(np.mean(scores))
+        choice = max(candidates, key=lambda cand: (means[cand], cand == "none"))  # ties: none
+        result[name] = {"choice": choice, "mean_dice": means, "n": len(usable)}
+    return result
+
+
+def choose_for_recipe(folder: Path, n_folds: int) -> dict:
+    """The choice of one recipe folder, written to folder/postprocessing.json and returned."""
+    result = choose(fold_cases(folder, n_folds))
+    (folder / FILE).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def stored_choice(folder: Path) -> dict[str, str]:
+    """structure -> chosen candidate from folder/postprocessing.json ({} when absent)."""
+    path = Path(folder) / FILE
+    if not path.is_file():
+        return {}
+    return {name: c["choice"] for name, c in json.loads(path.read_text()).items()}

@@ -94,3 +94,40 @@ def test_member_agreement_by_hand():
         "members disagree on la (mean pairwise Dice 0.50)"
     ]
     assert member_flags({"la": math.nan, "scar": MIN_MEMBER_DICE["scar"]}) == []
+
+
+def test_spacing_comes_from_the_affine_and_a_disagreeing_pixdim_is_flagged(tmp_path):
+    """docs/design.md §10: the voxel sizes the affine implies are the geometry; a header pixdim
+    that says otherwise is named in the scan's qc."""
+    import nibabel as nib
+
+    from lascar_ref.data import read_volume
+    from lascar_ref.inference.qc import geometry_flags
+
+    data = np.zeros((8, 8, 4), np.float32)
+    affine = np.diag([0.625, 0.625, 2.5, 1.0])
+    img = nib.Nifti1Image(data, affine)
+    img.header.set_qform(None, code=0)
+    img.header.set_sform(affine, code=1)  # the geometry: the sform
+    img.header["pixdim"][1:4] = 1.0  # a pixdim edited by hand
+    nib.save(img, str(tmp_path / "x.nii.gz"))
+    v = read_volume(tmp_path / "x.nii.gz")
+    assert v.spacing_mm == (0.625, 0.625, 2.5) and v.pixdim_mm == (1.0, 1.0, 1.0)
+    assert geometry_flags(v.spacing_mm, v.pixdim_mm) == [
+        "pixdim 1 x 1 x 1 mm disagrees with the affine's 0.625 x 0.625 x 2.5 mm (affine used)"
+    ]
+    assert geometry_flags((0.625, 0.625, 2.5), (0.625, 0.625, 2.5)) == []
+
+
+def test_a_sagittal_stack_is_flagged_not_silently_thinned(phantom):
+    """A scan stored sagittally (its thick 2.5 mm axis left-right): after RAS reorientation the
+    thick axis is X, so the 2.5 mm target spacing on Z would thin a fine axis; it is flagged."""
+    stack = phantom["image"].astype(np.float32)  # 96 x 96 x 24 voxels of 1.25 x 1.25 x 2.5 mm
+    # stored axes: anterior, superior, right; the 2.5 mm stack axis runs left-right
+    affine = np.array([[0, 0, 2.5, 0], [1.25, 0, 0, 0], [0, 1.25, 0, 0], [0, 0, 0, 1.0]])
+    ras, ras_spacing, _ = to_ras(stack, affine, (1.25, 1.25, 2.5))
+    assert ras.shape == (24, 96, 96) and ras_spacing == (2.5, 1.25, 1.25)
+    assert input_flags(ras, ras_spacing) == [
+        "spacing 2.5 x 1.25 x 1.25 mm outside LGE ranges",
+        "thickest axis is X, not the slice axis Z",
+    ]

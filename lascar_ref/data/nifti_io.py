@@ -27,7 +27,8 @@ class Volume:
     data: np.ndarray  # (X, Y, Z)
     affine: np.ndarray  # (4, 4)
     header: nib.Nifti1Header
-    spacing_mm: tuple[float, float, float]
+    spacing_mm: tuple[float, float, float]  # from the affine (the geometry every step uses)
+    pixdim_mm: tuple[float, float, float] | None = None  # the header's pixdim, for the qc check
 
 
 def read_volume(path: str | Path, dtype=np.float32, check_finite: bool = True) -> Volume:
@@ -52,7 +53,9 @@ def read_volume(path: str | Path, dtype=np.float32, check_finite: bool = True) -
         data = data[..., 0]
     if data.ndim != 3:
         raise DataError(f"{path}: expected a 3-D volume, found shape {data.shape}")
-    spacing = tuple(float(s) for s in img.header.get_zooms()[:3])
+    affine = np.asarray(img.affine, dtype=np.float64)
+    spacing = affine_spacing(affine)  # the voxel sizes the affine implies (docs/design.md §10)
+    pixdim = tuple(float(s) for s in img.header.get_zooms()[:3])
     raw = _raw_pixdim(
         path
     )  # nibabel silently replaces a zero pixdim by 1 on load: check the file itself
@@ -61,14 +64,21 @@ def read_volume(path: str | Path, dtype=np.float32, check_finite: bool = True) -
             f"{path}: voxel spacing must be positive, found pixdim {raw} mm in the header"
         )
     if any(not np.isfinite(s) or s <= 0 for s in spacing):
-        raise DataError(f"{path}: voxel spacing must be positive, found {spacing} mm")
+        raise DataError(
+            f"{path}: voxel spacing must be positive, found {spacing} mm from the affine"
+        )
     data = data.astype(dtype, copy=False)
     if check_finite and not np.isfinite(data).all():
         n = int((~np.isfinite(data)).sum())
         raise DataError(
             f"{path}: {n} non-finite voxel values (NaN or inf); expected finite intensities"
         )
-    return Volume(path, data, np.asarray(img.affine, dtype=np.float64), img.header, spacing)
+    return Volume(path, data, affine, img.header, spacing, pixdim)
+
+
+def affine_spacing(affine: np.ndarray) -> tuple[float, float, float]:
+    """Voxel sizes in mm implied by a (4, 4) affine: the lengths of its first three columns."""
+    return tuple(float(s) for s in np.linalg.norm(np.asarray(affine)[:3, :3], axis=0))
 
 
 def _raw_pixdim(path: Path) -> tuple[float, float, float] | None:

@@ -36,6 +36,21 @@ SLICE_MM = (0.5, 5.0)
 # the thickest axis must be the slice axis (Z after RAS reorientation), which the 2.5 mm target
 # spacing of preprocessing assumes.
 ANISOTROPY = 1.5
+# The header's pixdim and the affine's voxel sizes should agree; a relative difference above
+# this means one of them was edited by hand and the geometry is in doubt (we use the affine).
+PIXDIM_TOLERANCE = 1e-3
+
+
+def geometry_flags(spacing_mm, pixdim_mm) -> list[str]:
+    """A flag when the header's pixdim disagrees with the affine's voxel sizes (spacing_mm)."""
+    if pixdim_mm is None or all(
+        abs(p - s) <= PIXDIM_TOLERANCE * s for p, s in zip(pixdim_mm, spacing_mm)
+    ):
+        return []
+    shown = " x ".join(f"{p:g}" for p in pixdim_mm), " x ".join(f"{s:g}" for s in spacing_mm)
+    return [f"pixdim {shown[0]} mm disagrees with the affine's {shown[1]} mm (affine used)"]
+
+
 # Output. LA volume in ml: normal adult atria are 20-60 ml, real LGE scans of the 2018 LA
 # challenge 32-126 ml (docs/design.md §7), dilated atria in atrial fibrillation up to about 200;
 # outside 10-250 ml the segmentation, not the heart, is the likely cause.

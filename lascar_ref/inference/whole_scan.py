@@ -29,7 +29,7 @@ from ..losses import wall_mask
 from ..models.monai_keys import from_monai_state_dict
 from ..runtime.device import resolve_amp
 from ..stage_table import STAGES, build_model, predict_logits
-from .qc import input_flags, member_dice
+from .qc import geometry_flags, input_flags, member_dice
 from .sliding_window import sliding_window_probs
 
 
@@ -175,7 +175,7 @@ def predict_scan(
             n: from_ras(np.std(m, axis=0).astype(np.float32), ornt) for n, m in members.items()
         },
         agreement={n: member_dice([p > 0.5 for p in m]) for n, m in members.items()},
-        input_qc=input_flags(ras, ras_spacing),
+        input_qc=geometry_flags(scan.spacing_mm, scan.pixdim_mm) + input_flags(ras, ras_spacing),
     )
 
 

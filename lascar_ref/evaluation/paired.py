@@ -8,7 +8,7 @@ mask is empty scores the diagonal of its field of view, evaluation/metrics.penal
                a case only one of them scored is named in `missing`, never silently dropped
   mean_diff  = mean of d_i
   ci_cases   = 95% bootstrap interval of mean_diff over cases (scipy.stats.bootstrap,
-               percentile method, 9999 resamples, seed 0)
+               percentile method, 9999 resamples, seed 0; none below 5 values)
   ci_folds   = the same over the per-fold mean differences (5 values for five folds: crude)
   p_wilcoxon = two-sided Wilcoxon signed-rank p over cases (scipy.stats.wilcoxon, zero
                differences dropped; 1.0 when every difference is 0)
@@ -29,6 +29,9 @@ from scipy import stats
 from .metrics import penalised
 
 ALPHA, POWER, RESAMPLES, SEED = 0.05, 0.80, 9999, 0
+# A percentile bootstrap of fewer values only restates their range (of 2 values: [min, max]),
+# which reads as a confident interval; below this many, no interval is given ("n/a").
+MIN_BOOTSTRAP_N = 5
 
 
 def case_values(per_fold: dict[int, list[dict]], structure: str, metric: str) -> dict:
@@ -69,8 +72,9 @@ def pairs_needed(sd: float, delta: float, alpha: float = ALPHA, power: float = P
 
 
 def bootstrap_ci(values: np.ndarray) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of the mean of `values` (NaN, NaN for fewer than 2)."""
-    if values.size < 2:
+    """95% percentile-bootstrap interval of the mean of `values` (NaN, NaN for fewer than
+    MIN_BOOTSTRAP_N values)."""
+    if values.size < MIN_BOOTSTRAP_N:
         return math.nan, math.nan
     if np.all(values == values[0]):
         return float(values[0]), float(values[0])

@@ -2,7 +2,8 @@
 docs/design.md §10 (new scans); paper §3.2 (the Eq. 6 wall band).
 
 A scan's `qc` is a list of short reasons, empty when nothing is suspicious. Checked:
-  input   a (near-)constant image; a field of view smaller than a left atrium along some axis; a
+  input   a header pixdim that disagrees with the affine's voxel sizes (the affine is used); a
+          (near-)constant image; a field of view smaller than a left atrium along some axis; a
           voxel spacing outside what LGE MRI uses; a thickest axis that is not the slice axis (Z)
           after RAS reorientation, so that the 2.5 mm target spacing would thin a fine axis;
   output  no LA; an LA volume outside the plausible range; an LA in many pieces; predicted scar

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from lascar_ref.config import PRESETS, add_progress_options
 from lascar_ref.errors import CheckpointError, DataError
-from lascar_ref.evaluation.evaluate import evaluate_checkpoint, init_chain, stored_rows
+from lascar_ref.evaluation.evaluate import init_chain, stored_or_evaluated
 from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
 from lascar_ref.evaluation.tables import table2
 from lascar_ref.stage_table import STAGES
@@ -122,10 +122,8 @@ def main(argv=None) -> int:
             spec = STAGES[state["stage"]]
             out = Path(a.out) / f"stage{spec.number}"
             given = (chain[: k + 1], out, overrides, a.grid, a.cases, a.mirror, a.fov)
-            rows, stale = stored_rows(*given) if not a.re_evaluate else (None, "--re-evaluate")
-            if rows is None:
-                rows = evaluate_checkpoint(*given)
-            else:
+            rows, why = stored_or_evaluated(*given, reuse=not a.re_evaluate, say=lambda *_: None)
+            if not why:
                 print(f"Stage {spec.roman}: {out / 'metrics.json'} is up to date (same provenance)")
             label.append(spec.roman)
             results.append(("+".join(label), rows))

@@ -6,10 +6,10 @@ uint8 NIfTI in the case's original geometry and header (crop undone, probabiliti
 linearly, threshold 0.5), and metrics per structure (Dice, HD, HD95, ASSD, challenge ASD) on the
 original grid (default, as the challenge) or the preprocessed grid, plus scar burden
 |scar n wall| / |wall| (Eq. 6 band of the ground-truth LA) for prediction and ground truth.
-Writes metrics.csv and metrics.json with the result's provenance (provenance.py; tables.py renders
-them); `evaluate_checkpoint` evaluates a saved stage, `stored_rows` reuses a stored result only
-when its provenance still holds, `init_chain` finds the stages a checkpoint was trained from, by
-the SHA-256 each recorded of its --init (docs/design.md §6).
+Writes metrics.csv and metrics.json with the result's provenance (provenance.py; tables.py
+renders them); `evaluate_checkpoint` evaluates a saved stage, `stored_or_evaluated` reuses a
+stored result only when its provenance still holds, `init_chain` finds the stages a checkpoint
+was trained from, by the SHA-256 each recorded of its --init (docs/design.md §6).
 Tests: tests/test_eval.py, tests/test_provenance.py
 """
 
@@ -204,7 +204,7 @@ def plan(
     return cfg, val, provenance(hashes, grid, mirror, root, cfg.fold, val, fov)
 
 
-def stored_rows(
+def stored_or_evaluated(
     chain: list[tuple[Path, dict]],
     out: Path,
     overrides: dict | None = None,
@@ -212,16 +212,29 @@ def stored_rows(
     cases: list[str] | None = None,
     mirror: bool = False,
     fov: str = "crop",
+    evaluate_stale: bool = True,
+    reuse: bool = True,
+    say=print,
 ) -> tuple[list[dict] | None, str]:
-    """(the rows of out/metrics.json, "") when its provenance equals what evaluating the chain's
-    last checkpoint would record now; else (None, what differs)."""
+    """(rows, why): the rows of out/metrics.json with why "" when its provenance equals what
+    evaluating the chain's last checkpoint would record now (reuse=True); otherwise the checkpoint
+    is evaluated (evaluate_stale=True; rows None when False) and why says what differed. The plan
+    (configuration, cases, provenance) is computed once for both."""
+    cfg, val, prov = plan(chain, overrides, grid, cases, mirror, fov)
     metrics = Path(out) / "metrics.json"
-    if not metrics.is_file():
-        return None, "no metrics.json"
-    stored = json.loads(metrics.read_text())
-    _, _, expected = plan(chain, overrides, grid, cases, mirror, fov)
-    changed = differences(stored.get("provenance"), expected)
-    return (None, "; ".join(changed)) if changed else (stored["cases"], "")
+    if not reuse:
+        why = "re-evaluation asked"
+    elif not metrics.is_file():
+        why = "no metrics.json"
+    else:
+        stored = json.loads(metrics.read_text())
+        why = "; ".join(differences(stored.get("provenance"), prov))
+        if not why:
+            return stored["cases"], ""
+    if not evaluate_stale:
+        return None, why
+    say(f"evaluating {chain[-1][0]} -> {out} ({why})")
+    return _evaluate_planned(chain[-1][1], cfg, val, prov, out, grid, mirror, fov), why
 
 
 def evaluate_checkpoint(
@@ -237,10 +250,15 @@ def evaluate_checkpoint(
     `out`, recording the provenance (checkpoint and chain hashes, grid, mirror, fov, data,
     cases)."""
     cfg, val, prov = plan(chain, overrides, grid, cases, mirror, fov)
+    return _evaluate_planned(chain[-1][1], cfg, val, prov, out, grid, mirror, fov)
+
+
+def _evaluate_planned(state, cfg, val, prov, out, grid, mirror, fov) -> list[dict]:
+    """evaluate() of a loaded checkpoint state with its plan (configuration, cases, provenance)."""
     spec = STAGES[cfg.stage]
     device = resolve_device(cfg.device)
     model = build_model(spec, cfg.feature_size)
-    model.load_state_dict(chain[-1][1]["model"])
+    model.load_state_dict(state["model"])
     return evaluate(model.to(device), cfg, spec, device, out, val, grid, mirror, prov, fov)
 
 

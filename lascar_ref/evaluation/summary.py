@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..recipe_table import MANIFEST, RECIPES
-from .evaluate import evaluate_checkpoint, init_chain, stored_rows
+from .evaluate import init_chain, stored_or_evaluated
 from .paired import case_values, compare, comparison_text
 from .postprocess_choice import choose_for_recipe
 from .tables import METRICS, TITLES, cell_text, fold_cell, markdown_table
@@ -76,13 +76,11 @@ def stage_rows(
     if not ckpt.is_file():
         return None, f"{ckpt} not found"
     chain = init_chain(ckpt, say=say)
-    rows, stale = stored_rows(chain, out, {"progress": "off"}, grid)
-    if rows is not None:
-        return rows, ""
-    if not evaluate:
-        return None, f"{out / 'metrics.json'}: stale or absent ({stale}); not evaluated"
-    say(f"evaluating {ckpt} -> {out} ({stale})")
-    return evaluate_checkpoint(chain, out, {"progress": "off"}, grid), ""
+    given = {"grid": grid, "evaluate_stale": evaluate, "say": say}
+    rows, why = stored_or_evaluated(chain, out, {"progress": "off"}, **given)
+    if rows is None:
+        return None, f"{out / 'metrics.json'}: stale or absent ({why}); not evaluated"
+    return rows, ""
 
 
 def _cells(per_fold: PerFold, structure: str) -> dict[str, dict]:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.config import PRESETS, add_arguments, make_config, option_group
+from lascar_ref.data.splits import read_splits
 from lascar_ref.errors import CheckpointError, DataError, TrainingError
 from lascar_ref.recipe_table import RECIPES
 from lascar_ref.runtime import distributed
@@ -82,6 +83,17 @@ def folds_of(args: dict, preset: str) -> list[int] | None:
         raise ValueError(f"--fold {fold!r}: expected a fold number or 'all'") from None
 
 
+def splits_folds(args: dict) -> None:
+    """--splits decides the fold count: set --n-folds from the file (an error if it was given
+    otherwise), so that --fold all runs the file's folds (data/splits.py)."""
+    if not args.get("splits"):
+        return
+    n = read_splits(args["splits"]).n_folds
+    if args.get("n_folds", n) != n:
+        raise ValueError(f"--n-folds {args['n_folds']}: {args['splits']} has {n} folds")
+    args["n_folds"] = n
+
+
 def main(argv=None) -> int:
     args = vars(parse(argv))
     with distributed.start(args.get("device", "auto")):  # torchrun: join the process group
@@ -93,6 +105,7 @@ def run(args: dict) -> int:
     stage, recipe, preset = args.pop("stage"), args.pop("recipe"), args.pop("preset")
     warnings.filterwarnings("always", message=".*fp16 on the CPU.*")
     try:
+        splits_folds(args)
         folds = folds_of(args, preset)
         out_given = "out" in args
         out = Path(args.pop("out", make_config(preset).out))

@@ -1,10 +1,13 @@
 """Checkpoints: atomic writes, safe and checked loads — docs/design.md §2, §8.
 
 A checkpoint is a dict of tensors and primitives only:
-  {"format", "stage", "arch", "epoch", "complete", "loaded_groups", "init_sha256", "model",
+  {"format", "stage", "arch", "epoch", "complete", "loaded_groups", "init_sha256",
+   "split_sha256", "model",
    "optimizer", "scaler", "early_stopping", "alpha_t", "rng", "rng_by_rank", "config", "metrics"}
 ("init_sha256": SHA-256 of the --init file the stage started from, None without one; absent in
-older files. evaluation/evaluate.init_chain follows Table 2's chain by it.)
+older files. evaluation/evaluate.init_chain follows Table 2's chain by it. "split_sha256": the
+SHA-256 of the fold assignment it trained on, data/splits.py; --resume refuses another; absent in
+older files.)
 ("rng_by_rank": every torchrun rank's random streams, [rng] in one process; see
 runtime/distributed.py.)
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash

@@ -71,8 +71,22 @@ class TrainConfig:
     data: str | None = opt(
         None,
         "data and folds",
-        "dataset root with task1/ and/or task2/; none: built-in phantoms",
+        "dataset folder: LAScarQS (task1/, task2/), Decathlon or nnU-Net (dataset.json, "
+        "imagesTr/, labelsTr/); none: built-in phantoms",
         "docs/design.md §5, §7",
+    )
+    labels: str | None = opt(
+        None,
+        "data and folds",
+        "label values of a label map, e.g. la=1,2,scar=2 (none: from dataset.json's names)",
+        "docs/design.md §5",
+    )
+    splits: str | None = opt(
+        None,
+        "data and folds",
+        "a split file (python -m lascar_ref.data folds, or nnU-Net's splits_final.json) "
+        "instead of the seed's folds; its fold count is used",
+        "docs/design.md §5",
     )
     cache: str = opt(
         ".cache/lascar_ref",
@@ -313,6 +327,7 @@ PRESETS = {
     ),
 }
 OVERRIDABLE_ON_RESUME = {
+    "splits",  # a moved file; a different assignment is refused (split_sha256)
     "max_epochs",
     "out",
     "device",

@@ -1,9 +1,11 @@
 """Training and validation data of a stage and fold — paper §4.1-4.2; docs/design.md §2, §5, §7.
 
-The stage's task comes from the stage table (Stage I: Task 2, LA only; II, III: Task 1). Every
-case of the dataset is validated and preprocessed (cached) before training starts, so a bad file
-fails first; Task 1 and Task 2 copies of a scan are matched by content (data/fingerprint.py) to
-give leak-free folds, and the matching is reported. A dataset with only task2/ trains Stage I.
+The dataset may be in any layout (data/dataset.py). Stage I trains on the LA-only cases (Task 2)
+when the dataset has them, else on the LA of the LA + scar cases; Stages II and III on the LA +
+scar cases (Task 1). Every case is validated and preprocessed (cached) before training starts, so
+a bad file fails first; copies of one scan, in either task and any form, are grouped by content
+(data/groups.py) and a group never spans folds; the groups are reported. A --splits file replaces
+the assignment and is checked against the dataset and its groups first (data/splits.py).
 Without --data, a phantom dataset is generated once into the cache folder (safe when two runs
 start at once). Volumes live on the training device as (1, 1, X, Y, Z) images and (1, 3, X, Y, Z)
 labels in labels.LABEL_CHANNELS order (LA, scar or zeros, Eq. 6 wall).
@@ -29,13 +31,13 @@ from .data import (
     PreprocessConfig,
     Preprocessed,
     assign_folds,
-    list_cases,
     preprocess_case,
     split,
     write_phantom_dataset,
 )
-from .data.fingerprint import match_scans
-from .data.layout import has_task, ignored_folders, supported_stages
+from .data.dataset import Dataset, open_dataset
+from .data.groups import Groups, group_scans
+from .data.splits import check_split, read_splits, split_sha256
 from .errors import DataError
 from .labels import channel, stack_labels
 
@@ -87,43 +89,41 @@ def phantom_root(cfg: TrainConfig) -> Path:
     return root
 
 
+def open_data(cfg: TrainConfig) -> Dataset:
+    """--data in any layout (data/dataset.py; --labels for a label map), or the built-in phantom
+    dataset; DataError naming the folder and the problem before any file is read."""
+    root = phantom_root(cfg) if cfg.data is None else Path(cfg.data)
+    return open_dataset(root, cfg.labels)
+
+
 def data_root(cfg: TrainConfig) -> Path:
-    """--data (checked to be a LAScarQS-layout folder) or the built-in phantom dataset."""
-    if cfg.data is None:
-        return phantom_root(cfg)
-    root = Path(cfg.data)
-    if not root.is_dir():
-        raise DataError(f"{root}: dataset folder not found (expected task1/ and/or task2/ inside)")
-    if not (has_task(root, 1) or has_task(root, 2)):
-        raise DataError(f"{root}: neither task1/train_data nor task2/train_data found")
-    return root
+    """The dataset folder (checked to be a dataset in one of the layouts)."""
+    return open_data(cfg).root
 
 
-def require_task(root: Path, stage: int, task: int) -> None:
-    """DataError when the stage's task is absent, naming what the dataset supports."""
-    if not has_task(root, task):
-        what = "LA + scar labels" if task == 1 else "LA labels"
+def require_task(ds: Dataset, stage: int) -> int:
+    """The task `stage` trains on; DataError naming what the dataset supports when none."""
+    task = ds.stage_task(stage)
+    if task is None:
+        need = "LA labels" if stage == 1 else "LA + scar labels (Task 1)"
         raise DataError(
-            f"{root}: Stage {stage} trains on Task {task} ({what}), but the dataset has "
-            f"no task{task}/train_data; stages it supports: "
-            f"{', '.join(map(str, supported_stages(root))) or 'none'}"
+            f"{ds.root}: Stage {stage} trains on {need}, but the dataset ({ds.layout}) has none; "
+            f"stages it supports: {', '.join(map(str, ds.supported_stages())) or 'none'}"
         )
+    return task
 
 
 def preprocess_config(cfg: TrainConfig) -> PreprocessConfig:
     return PreprocessConfig(cfg.spacing_mm, cfg.size, cfg.delta_in_mm, cfg.delta_out_mm)
 
 
-def preprocess_all(cfg: TrainConfig, root: Path, say=print) -> dict[int, dict[str, Preprocessed]]:
+def preprocess_all(cfg: TrainConfig, ds: Dataset, say=print) -> dict[int, dict[str, Preprocessed]]:
     """Every case of every task present, validated and preprocessed (cached): task -> name."""
     pcfg, cache = preprocess_config(cfg), Path(cfg.cache) / "preprocessed"
+    for message in ds.ignored:
+        say(f"warning: {message}")
     pre = {1: {}, 2: {}}
-    for t in (1, 2):
-        if not has_task(root, t):
-            continue
-        for folder in ignored_folders(root, t):
-            say(f"warning: {folder}: not a train_N case folder; ignored")
-        cases = list_cases(root, t)
+    for t, cases in sorted(ds.cases.items()):
         bar = tqdm(
             cases, desc=f"preprocess task{t}", unit="case", disable=not cfg.bars, leave=False
         )
@@ -131,24 +131,66 @@ def preprocess_all(cfg: TrainConfig, root: Path, say=print) -> dict[int, dict[st
     return pre
 
 
+@dataclass
+class FoldSplit:
+    """The dataset's cases, their groups of copies and the fold of each (data/folds.py or a
+    --splits file, checked), with the SHA-256 of the assignment a run records."""
+
+    dataset: Dataset
+    pre: dict[int, dict[str, Preprocessed]]  # task -> name -> preprocessed case
+    groups: Groups
+    folds: dict[str, int]  # every case name -> fold
+    sha256: str
+    source: str  # "seed 0" or the split file
+
+    def cases(self, task: int, fold: int) -> tuple[list[Preprocessed], list[Preprocessed]]:
+        """(training, validation) cases of `task` for `fold`."""
+        train, val = split({n: self.folds[n] for n in self.pre[task]}, fold)
+        return [self.pre[task][n] for n in train], [self.pre[task][n] for n in val]
+
+
+def fold_split(cfg: TrainConfig, say=print) -> FoldSplit:
+    """Open, validate and preprocess the dataset, group copies of one scan by content (all
+    tasks, data/groups.py) and assign folds by group, or read and check --splits; the groups
+    report is printed (docs/design.md §5)."""
+    ds = open_data(cfg)
+    pre = preprocess_all(cfg, ds, say)
+    names = {n: t for t, cases in pre.items() for n in cases}
+    groups = group_scans({n: pre[t][n].fingerprint for n, t in names.items()}, names)
+    for line in groups.lines():
+        say(line)
+    if cfg.splits:
+        given = read_splits(cfg.splits)
+        check_split(given, names, groups)
+        if given.n_folds != cfg.n_folds:
+            raise DataError(
+                f"{given.path}: {given.n_folds} folds, but the run asks for --n-folds "
+                f"{cfg.n_folds}; leave --n-folds out with --splits"
+            )
+        folds, source = given.folds, str(given.path)
+    else:
+        folds = assign_folds(
+            [n for n, t in names.items() if t == 1],
+            [n for n, t in names.items() if t == 2],
+            groups.members,
+            cfg.n_folds,
+            cfg.seed,
+        )
+        source = f"seed {cfg.seed}"
+    return FoldSplit(ds, pre, groups, folds, split_sha256(folds), source)
+
+
 def fold_cases(
-    cfg: TrainConfig, task: int, stage: int | None = None, say=print
+    cfg: TrainConfig, task: int | None = None, stage: int | None = None, say=print
 ) -> tuple[list[Preprocessed], list[Preprocessed]]:
-    """(training, validation) preprocessed cases of `task` (1 or 2) for cfg.fold; prints the
-    cross-task matching of the folds (docs/design.md §5)."""
-    root = data_root(cfg)
-    require_task(root, stage if stage is not None else (2 if task == 1 else 1), task)
-    pre = preprocess_all(cfg, root, say)
-    report = match_scans(
-        {n: p.fingerprint for n, p in pre[1].items()}, {n: p.fingerprint for n, p in pre[2].items()}
-    )
-    if pre[1] and pre[2]:
-        for line in report.lines():
-            say(line)
-    matches = {name1: name2 for name1, (name2, _) in report.matches.items()}
-    folds = assign_folds(list(pre[1]), list(pre[2]), matches, cfg.n_folds, cfg.seed)
-    train, val = split(folds[0] if task == 1 else folds[1], cfg.fold)
-    return [pre[task][n] for n in train], [pre[task][n] for n in val]
+    """(training, validation) preprocessed cases for cfg.fold: of `task`, or of the task
+    `stage` trains on (Stage I: task 2 if the dataset has it, else task 1's LA)."""
+    fs = fold_split(cfg, say)
+    if task is None:
+        task = require_task(fs.dataset, cfg.stage if stage is None else stage)
+    elif not fs.dataset.has_task(task):
+        raise DataError(f"{fs.dataset.root}: the dataset has no task {task} cases")
+    return fs.cases(task, cfg.fold)
 
 
 def to_device(p: Preprocessed, target: str, device: torch.device) -> CaseTensors:

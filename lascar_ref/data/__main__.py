@@ -1,9 +1,16 @@
 """Dataset commands (docs/design.md §5, §7).
 
-python -m lascar_ref.data check DIR              report every problem of a LAScarQS-layout dataset
-python -m lascar_ref.data phantoms OUT [--n-task1 6 --n-task2-only 4 --shape 576 576 44
+python -m lascar_ref.data check DIR [--labels la=1,scar=2]
+                                 every problem of a dataset at once (LAScarQS, Decathlon or
+                                 nnU-Net layout), the layout, the label mapping, the stages it
+                                 supports and the groups of copies of one scan
+python -m lascar_ref.data folds DIR [--n-folds 5] [--seed 0] [--out splits.json] [--labels ...]
+                                 each case's fold and group, exactly as training assigns them
+                                 (train.py --splits reads the file back)
+python -m lascar_ref.data phantoms OUT [--layout lascarqs|msd|nnunet] [--n-task1 6
+                                        --n-task2-only 4 --shape 576 576 44
                                         --spacing 0.625 0.625 2.5 --seed 0]
-python -m lascar_ref.data realism DIR [--json FILE]
+python -m lascar_ref.data realism DIR [--json FILE] [--labels ...]
                                  how hard the scans are: CNR, best-threshold LA Dice, LA volume,
                                  scar fraction and scar inside / outside the Eq. 6 wall band, per
                                  scan and as median (min - max) (realism.py); for phantoms or a
@@ -15,9 +22,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .folds import N_FOLDS
 from .nifti_io import DataError
 from .phantom import REALISTIC_SHAPE, REALISTIC_SPACING, write_phantom_dataset
+from .phantom_layouts import LAYOUT_FORMS, write_layout_phantoms
 from .validate import check_dataset
+
+LABELS_HELP = "label values of a label map, e.g. la=1,2,scar=2 (default: dataset.json's names)"
 
 
 def main(argv=None) -> int:
@@ -29,55 +40,112 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check", help="validate a dataset, reporting all problems at once")
     c.add_argument("root")
-    g = sub.add_parser("phantoms", help="write a synthetic phantom dataset in the LAScarQS layout")
+    c.add_argument("--labels", help=LABELS_HELP)
+    f = sub.add_parser("folds", help="print and write each case's fold and group")
+    f.add_argument("root")
+    f.add_argument("--n-folds", type=int, default=N_FOLDS, help="number of folds (default: 5)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the assignment (default: 0)")
+    f.add_argument("--out", help="also write the split file (JSON) here")
+    f.add_argument("--labels", help=LABELS_HELP)
+    g = sub.add_parser("phantoms", help="write a synthetic phantom dataset")
     g.add_argument("out")
+    g.add_argument(
+        "--layout",
+        choices=("lascarqs", *LAYOUT_FORMS),
+        default="lascarqs",
+        help="lascarqs: task1/ + task2/; msd, nnunet: dataset.json, imagesTr/, labelsTr/ with "
+        "--n-task1 LA + scar cases in label maps (default: lascarqs)",
+    )
     g.add_argument("--n-task1", type=int, default=6)
-    g.add_argument("--n-task2-only", type=int, default=4)
+    g.add_argument("--n-task2-only", type=int, default=4, help="LA-only scans (lascarqs only)")
     g.add_argument("--shape", type=int, nargs=3, default=list(REALISTIC_SHAPE))
     g.add_argument("--spacing", type=float, nargs=3, default=list(REALISTIC_SPACING))
     g.add_argument("--seed", type=int, default=0)
     r = sub.add_parser("realism", help="realism statistics of a dataset's scans (phantom or real)")
     r.add_argument("root")
     r.add_argument("--json", help="also write the per-scan statistics to this JSON file")
+    r.add_argument("--labels", help=LABELS_HELP)
     a = p.parse_args(argv)
-    if a.cmd == "realism":
-        return realism(a.root, a.json)
-    if a.cmd == "check":
-        info: list[str] = []
-        problems = check_dataset(a.root, info=info)
-        for msg in problems + info:
-            print(msg)
-        print(f"{len(problems)} problem(s) found in {a.root}")
-        return 1 if problems else 0
-    write_phantom_dataset(
-        a.out,
-        a.n_task1,
-        a.n_task2_only,
-        tuple(a.shape),
-        tuple(a.spacing),
-        a.seed,
-        progress=sys.stderr.isatty(),  # bars on a terminal only (a redirected log stays short)
+    try:
+        if a.cmd == "realism":
+            return realism(a.root, a.json, a.labels)
+        if a.cmd == "check":
+            return check(a.root, a.labels)
+        if a.cmd == "folds":
+            return folds(a.root, a.n_folds, a.seed, a.out, a.labels)
+    except DataError as e:
+        print(f"{a.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    return phantoms(a)
+
+
+def check(root: str, labels: str | None) -> int:
+    info: list[str] = []
+    problems = check_dataset(root, labels, info=info)
+    for msg in problems + info:
+        print(msg)
+    print(f"{len(problems)} problem(s) found in {root}")
+    return 1 if problems else 0
+
+
+def folds(root: str, n_folds: int, seed: int, out: str | None, labels: str | None) -> int:
+    """The assignment training makes (stage_data.fold_split), without training: validate and
+    read every scan, group copies, deal the groups; print one line per case."""
+
+    from .dataset import open_dataset
+    from .fingerprint import fingerprint
+    from .folds import assign_folds
+    from .groups import group_scans
+    from .splits import split_sha256, write_splits
+    from .validate import load_case
+
+    if n_folds < 2:
+        raise DataError(f"--n-folds {n_folds}: must be at least 2")
+    ds = open_dataset(root, labels)
+    for message in ds.ignored:
+        print(f"warning: {message}")
+    prints, tasks = {}, ds.names()
+    for cases in ds.cases.values():
+        for case in cases:
+            img, _, _ = load_case(case)
+            prints[case.name] = fingerprint(img.data, img.affine)
+    groups = group_scans(prints, tasks)
+    names1 = [n for n, t in tasks.items() if t == 1]
+    assigned = assign_folds(
+        names1, [n for n, t in tasks.items() if t == 2], groups.members, n_folds, seed
     )
+    of = groups.of()
+    for name in sorted(assigned):
+        print(f"{name}\tfold {assigned[name]}\tgroup {of[name]}")
+    for line in groups.lines():
+        print(line)
+    print(f"split SHA-256 {split_sha256(assigned)} ({n_folds} folds, seed {seed})")
+    if out:
+        write_splits(out, assigned, groups, n_folds, seed, ds.root)
+        print(f"wrote {out}")
+    return 0
+
+
+def phantoms(a: argparse.Namespace) -> int:
+    bars = sys.stderr.isatty()  # bars on a terminal only (a redirected log stays short)
+    geometry = (tuple(a.shape), tuple(a.spacing), a.seed)
+    if a.layout != "lascarqs":
+        write_layout_phantoms(a.out, a.layout, a.n_task1, *geometry, progress=bars)
+        print(f"wrote {a.n_task1} LA + scar scans ({a.layout} layout) to {a.out}")
+        return 0
+    write_phantom_dataset(a.out, a.n_task1, a.n_task2_only, *geometry, progress=bars)
     print(f"wrote {a.n_task1} Task 1 and {a.n_task1 + a.n_task2_only} Task 2 scans to {a.out}")
     return 0
 
 
-def realism(root: str, json_path: str | None) -> int:
+def realism(root: str, json_path: str | None, labels: str | None) -> int:
     """Print (and optionally save) the realism statistics of every scan under `root`."""
     import json
     from pathlib import Path
 
-    from .layout import has_task
     from .realism import dataset_stats, report
 
-    if not (has_task(root, 1) or has_task(root, 2)):
-        print(f"{root}: neither task1/train_data nor task2/train_data found", file=sys.stderr)
-        return 2
-    try:
-        named = dataset_stats(root)
-    except DataError as e:
-        print(f"realism: error: {e}", file=sys.stderr)
-        return 2
+    named = dataset_stats(root, labels=labels)
     for line in report(named):
         print(line)
     if json_path:

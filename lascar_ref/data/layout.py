@@ -1,4 +1,4 @@
-"""LAScarQS 2022 folder layout — docs/design.md §5.
+"""LAScarQS 2022 folder layout, and the Case of every layout — docs/design.md §5.
 
   task1/train_data/train_N/{enhanced, atriumSegImgMO, scarSegImgM}.nii.gz   (LA + scar)
   task2/train_data/train_N/{enhanced, atriumSegImgMO}.nii.gz                 (LA only)
@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .label_map import LabelMap
 from .nifti_io import DataError
 
 IMAGE, LA, SCAR = "enhanced.nii.gz", "atriumSegImgMO.nii.gz", "scarSegImgM.nii.gz"
@@ -28,6 +29,7 @@ class Case:
     image: Path
     la: Path
     scar: Path | None  # None for Task 2
+    labels: LabelMap | None = None  # a label map's values (decathlon.py); None: binary files
 
 
 def _number(p: Path) -> int:

@@ -113,7 +113,10 @@ def current_umask() -> int:
 def _cache_key(case: Case, cfg: PreprocessConfig, cache_dir: Path) -> str:
     """Hash of the source files' bytes and the parameters. The byte hash is memoised under
     cache_dir/.keys by (path, size, mtime), so a cache hit reads no source byte."""
-    params = json.dumps({"v": CACHE_VERSION, "cfg": asdict(cfg)}, sort_keys=True)
+    key = {"v": CACHE_VERSION, "cfg": asdict(cfg)}
+    if case.labels is not None:  # a label map's mapping decides the masks (label_map.py)
+        key["labels"] = case.labels.to_json()
+    params = json.dumps(key, sort_keys=True)
     sources = [p for p in (case.image, case.la, case.scar) if p is not None]
     require_files(case)  # a missing file is a DataError naming it, never a FileNotFoundError
     stamp = [[str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in sources]
@@ -205,6 +208,7 @@ def _preprocess_arrays(case: Case, cfg: PreprocessConfig) -> tuple[dict[str, np.
             "image": str(case.image),
             "la": str(case.la),
             "scar": str(case.scar) if case.scar else None,
+            "labels": case.labels.to_json() if case.labels is not None else None,
         },
     }
     return out, meta

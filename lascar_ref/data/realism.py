@@ -114,13 +114,16 @@ def summary_line(rows: list[dict[str, float]], key: str, fmt: str) -> str:
     return f"{f(np.median(values))} ({f(values.min())} - {f(values.max())})"
 
 
-def dataset_stats(root: str | Path, progress: bool = True) -> list[tuple[str, dict[str, float]]]:
-    """(case name, scan_stats) for every Task 1 scan (with scar), else every Task 2 scan."""
-    from .layout import has_task, list_cases
+def dataset_stats(
+    root: str | Path, progress: bool = True, labels: str | None = None
+) -> list[tuple[str, dict[str, float]]]:
+    """(case name, scan_stats) for every LA + scar scan, else every LA-only scan, of a dataset in
+    any layout (dataset.py; `labels`: a --labels mapping for a label map)."""
+    from .dataset import open_dataset
     from .validate import load_case
 
-    task = 1 if has_task(root, 1) else 2
-    cases = list_cases(root, task)
+    ds = open_dataset(root, labels)
+    cases = ds.cases[1 if ds.has_task(1) else 2]
     if progress:
         from tqdm import tqdm
 

@@ -27,14 +27,14 @@ from tqdm import tqdm
 from ..checkpoint import file_sha256, load_checkpoint
 from ..config import TrainConfig, config_dict, make_config
 from ..data import read_volume, write_volume
-from ..data.layout import has_task
 from ..data.preprocess import to_original_grid
+from ..data.validate import read_structure
 from ..errors import CheckpointError
 from ..inference.sliding_window import sliding_window_probs
 from ..inference.whole_scan import predict_scan, stage_predictor
 from ..losses import wall_mask
 from ..runtime.device import resolve_amp, resolve_device
-from ..stage_data import data_root, fold_cases
+from ..stage_data import fold_cases, open_data
 from ..stage_table import STAGES, StageSpec, build_model, predict_logits
 from .metrics import DISTANCES, case_metrics, diagonal_mm, scar_burden, summarize
 from .provenance import differences, provenance
@@ -123,10 +123,7 @@ def _truth(p, spec: StageSpec, cfg: TrainConfig, grid: str, raw_spacing) -> dict
         if p.scar is not None:
             masks["scar"] = np.asarray(p.scar) > 0
         return {**masks, "spacing": cfg.spacing_mm, "wall": np.asarray(p.wall) > 0}
-    masks = {
-        name: read_volume(p.meta["source"][name], check_finite=False).data > 0
-        for name in {"la", *spec.outputs}
-    }
+    masks = {name: read_structure(p.meta["source"], name) for name in {"la", *spec.outputs}}
     wall = None
     if "scar" in masks:
         wall = wall_mask(masks["la"], raw_spacing, cfg.delta_in_mm, cfg.delta_out_mm)
@@ -197,11 +194,11 @@ def plan(
     of Table 2 share their cases (docs/design.md §6); an LA-only dataset scores Stage I on Task 2.
     """
     cfg = evaluation_config(chain[-1][1], overrides)
-    root = data_root(cfg)
-    task = 1 if has_task(root, 1) else STAGES[cfg.stage].task
+    ds = open_data(cfg)
+    task = 1 if ds.has_task(1) else 2
     val = _validation_cases(cfg, task, cases)
     hashes = [file_sha256(p) for p, _ in chain]
-    return cfg, val, provenance(hashes, grid, mirror, root, cfg.fold, val, fov)
+    return cfg, val, provenance(hashes, grid, mirror, ds.root, cfg.fold, val, fov)
 
 
 def stored_or_evaluated(

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import read_volume
+from ..data.validate import read_structure
 from ..inference.overlay import DPI, PANEL_INCHES, draw, require_matplotlib, save_figure
 from ..run_log import read_log
 from .metrics import dice
@@ -75,10 +76,7 @@ def case_figures(
         source = _sources(out, stages, case)
         volume = read_volume(source["image"], check_finite=False)
         image, spacing = volume.data, volume.spacing_mm
-        gt = {
-            k: read_volume(source[k], check_finite=False).data > 0 if source.get(k) else None
-            for k in ("la", "scar")
-        }
+        gt = {k: read_structure(source, k) if source.get(k) else None for k in ("la", "scar")}
         if gt["scar"] is None:
             gt["scar"] = np.zeros_like(gt["la"])
         preds = []

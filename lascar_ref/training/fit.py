@@ -20,10 +20,11 @@ from tqdm import tqdm
 
 from ..checkpoint import check_world_size, load_checkpoint, save_checkpoint
 from ..config import TrainConfig
+from ..errors import CheckpointError
 from ..run_log import log_record
 from ..runtime import distributed
 from ..runtime.device import determinism, resolve_amp, resolve_device
-from ..stage_data import fold_cases, to_device
+from ..stage_data import fold_split, require_task, to_device
 from ..stage_table import STAGES, alpha_t
 from .report import epoch_line, start_line
 from .run_lock import RunLock, check_writable
@@ -48,9 +49,11 @@ def fit(cfg: TrainConfig, say=print) -> dict:
     with contextlib.ExitStack() as held:
         distributed.main_only(lambda: _take_out_folder(cfg, say, held), world)
         held.enter_context(determinism(cfg.deterministic, device))
-        train, val = _fold_tensors(cfg, device, say, world)
+        train, val, split_sha = _fold_tensors(cfg, device, say, world)
+        _check_split(resume, split_sha, cfg)
         amp_dtype = resolve_amp(cfg.amp, device)
         run, start = setup_run(cfg, spec, device, amp_dtype, init, resume, say, world)
+        run.split_sha256 = split_sha
         _log_start(run, cfg, start, (len(train), len(val)), paths["log"], say)
         bars = cfg.bars and world.main
         state, epoch = None, start - 1
@@ -85,14 +88,29 @@ def _take_out_folder(cfg: TrainConfig, say, held: contextlib.ExitStack) -> None:
     held.enter_context(RunLock(cfg.out, say))
 
 
-def _fold_tensors(cfg: TrainConfig, device, say, world) -> tuple[list, list]:
-    """The fold's training and validation cases on `device` (rank 0 fills the cache first)."""
+def _fold_tensors(cfg: TrainConfig, device, say, world) -> tuple[list, list, str]:
+    """The fold's training and validation cases on `device` (rank 0 fills the cache first) and
+    the SHA-256 of the fold assignment. Stage I trains on the LA-only cases when the dataset has
+    them, else on the LA of the LA + scar cases (stage_data.require_task)."""
     spec = STAGES[cfg.stage]
-    train, val = distributed.main_first(lambda: fold_cases(cfg, spec.task, cfg.stage, say), world)
+    fs = distributed.main_first(lambda: fold_split(cfg, say), world)
+    train, val = fs.cases(require_task(fs.dataset, cfg.stage), cfg.fold)
     return (
         [to_device(p, spec.target, device) for p in train],
         [to_device(p, spec.target, device) for p in val],
+        fs.sha256,
     )
+
+
+def _check_split(resume: dict | None, split_sha: str, cfg: TrainConfig) -> None:
+    """--resume continues on the fold assignment it started with, or not at all."""
+    saved = resume.get("split_sha256") if resume else None
+    if saved is not None and saved != split_sha:
+        raise CheckpointError(
+            f"{cfg.resume}: trained on another fold assignment (split SHA-256 {saved[:12]}..., "
+            f"this run's {split_sha[:12]}...: a different --splits, --data or --seed); resume "
+            f"with the split it started with"
+        )
 
 
 def _log_start(run: Run, cfg: TrainConfig, start: int, sizes, log, say) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..checkpoint import load_checkpoint
 from ..config import OVERRIDABLE_ON_RESUME, TrainConfig, make_config
+from ..data.splits import read_splits, split_sha256
 from ..recipe_table import MANIFEST, RECIPES, Step
 from ..runtime import distributed
 from .fit import fit
@@ -73,11 +74,17 @@ def run_chain(
     return results
 
 
-def write_manifest(out: Path, recipe: str, preset: str, folds: list[int], n_folds: int) -> None:
-    """OUT/recipe.json: which experiment a runs folder holds (read by eval.py --summary)."""
+def write_manifest(
+    out: Path, recipe: str, preset: str, folds: list[int], n_folds: int, splits: str | None = None
+) -> None:
+    """OUT/recipe.json: which experiment a runs folder holds (read by eval.py --summary), with
+    the --splits file and the SHA-256 of its assignment (data/splits.py); each checkpoint also
+    records the SHA-256 of the assignment it trained on."""
     out.mkdir(parents=True, exist_ok=True)
     steps = [[s.stage, s.init_stage] for s in RECIPES[recipe]]
     manifest = {"recipe": recipe, "steps": steps, "preset": preset, "n_folds": n_folds}
+    manifest["splits"] = str(Path(splits).resolve()) if splits else None
+    manifest["split_sha256"] = split_sha256(read_splits(splits).folds) if splits else None
     path = out / MANIFEST
     if path.is_file():  # keep the folds of earlier single-fold commands
         old = json.loads(path.read_text())
@@ -85,6 +92,12 @@ def write_manifest(out: Path, recipe: str, preset: str, folds: list[int], n_fold
             raise ValueError(
                 f"{path}: this folder holds recipe {old.get('recipe')!r}, not {recipe!r}; "
                 f"use another --out per recipe"
+            )
+        if old.get("split_sha256") != manifest["split_sha256"] and "split_sha256" in old:
+            raise ValueError(
+                f"{path}: this folder's folds were trained on split "
+                f"{old.get('splits') or 'of the seed'}, not {splits or 'of the seed'}; use "
+                f"another --out per split"
             )
         folds = sorted(set(old.get("folds", [])) | set(folds))
     path.write_text(json.dumps({**manifest, "folds": sorted(folds)}, indent=1))
@@ -98,7 +111,10 @@ def run_folds(
     n_folds = values.get("n_folds", make_config(preset).n_folds)
     world = distributed.current()
     say = distributed.main_say(say, world)
-    distributed.main_only(lambda: write_manifest(out, recipe, preset, folds, n_folds), world)
+    splits = values.get("splits")
+    distributed.main_only(
+        lambda: write_manifest(out, recipe, preset, folds, n_folds, splits), world
+    )
     for k in folds:
         say(f"== recipe {recipe}, fold {k} of {n_folds}: {out / f'fold{k}'}")
         run_chain(RECIPES[recipe], {**values, "fold": k}, preset, out / f"fold{k}", say)

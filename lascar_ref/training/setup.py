@@ -78,6 +78,7 @@ class Run:
     world: World = SINGLE  # this process among the torchrun processes
     trained: torch.nn.Module | None = None  # model, or its DDP wrapper under torchrun
     init_sha256: str | None = None  # SHA-256 of the --init file (checkpoint "init_sha256")
+    split_sha256: str | None = None  # SHA-256 of the fold assignment (data/splits.py)
 
     def lrs(self) -> dict[str, float]:
         return {g["name"]: g["lr"] for g in self.optimizer.param_groups}
@@ -98,6 +99,7 @@ class Run:
             complete=complete,
             loaded_groups=self.loaded,
             init_sha256=self.init_sha256,
+            split_sha256=self.split_sha256,
             model=self.model,
             optimizer=self.optimizer,
             scaler=self.scaler,

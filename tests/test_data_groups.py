@@ -1,0 +1,73 @@
+"""Duplicate-proof grouped folds (lascar_ref/data/groups.py, data/folds.py, stage_data.fold_split;
+docs/design.md §5): every copy of a scan, in either task and in any form, joins its group, the
+report names every group with more than one member, and a group never spans folds."""
+
+import json
+import shutil
+
+import nibabel as nib
+import numpy as np
+from conftest import TINY_TRAIN
+
+from lascar_ref.config import make_config
+from lascar_ref.data.__main__ import main as data_cli
+from lascar_ref.data.layout import IMAGE, LA
+from lascar_ref.stage_data import fold_split
+
+
+def _resave_lps_rescaled(src_dir, dst_dir):
+    """The case in src_dir stored X-reversed (LPS-like affine) and rescaled to another dtype."""
+    dst_dir.mkdir(parents=True)
+    for name in (IMAGE, LA):
+        img = nib.load(str(src_dir / name))
+        data = np.asarray(img.dataobj)
+        flip = np.diag([-1.0, 1.0, 1.0, 1.0])
+        flip[0, 3] = data.shape[0] - 1
+        if name == IMAGE:
+            data = (data.astype(np.float32) * 2.5 + 30.0).astype(np.float32)
+        nib.save(nib.Nifti1Image(data[::-1].copy(), img.affine @ flip), str(dst_dir / name))
+
+
+def _copies_dataset(data):
+    """tiny_data plus: a second, reoriented and rescaled copy of task1/train_1 in Task 2; a
+    duplicate of task1/train_2 inside Task 1; a duplicate of the LA-only scan inside Task 2."""
+    t1, t2 = data / "task1" / "train_data", data / "task2" / "train_data"
+    _resave_lps_rescaled(t1 / "train_1", t2 / "train_5")
+    shutil.copytree(t1 / "train_2", t1 / "train_4")
+    task1_bytes = {(t1 / f"train_{i}" / IMAGE).read_bytes() for i in (1, 2, 3)}
+    la_only = next(d for d in sorted(t2.iterdir()) if (d / IMAGE).read_bytes() not in task1_bytes)
+    shutil.copytree(la_only, t2 / "train_6")
+    return la_only.name
+
+
+def test_copies_in_and_across_tasks_share_a_group_and_a_fold(data, tmp_path, capsys):
+    la_only = _copies_dataset(data)
+    assert data_cli(["check", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "fold groups: 10 scans in 4 groups; 4 group(s) with more than one member" in out
+    groups = [line for line in out.splitlines() if line.startswith("group: ")]
+    assert len(groups) == 4
+    assert any("task1/train_1," in g and "task2/train_5" in g for g in groups)  # 3 members
+    assert any("task1/train_2, task1/train_4," in g for g in groups)  # inside Task 1
+    assert any(f"task2/{la_only}, task2/train_6" in g for g in groups)  # inside Task 2
+    assert "fold matching: 4 of 4 Task 1 scans found in Task 2" in out
+
+    splits = tmp_path / "splits.json"
+    assert data_cli(["folds", str(data), "--n-folds", "2", "--out", str(splits)]) == 0
+    written = json.loads(splits.read_text())["cases"]
+    by_group = {}
+    for name, entry in written.items():
+        by_group.setdefault(entry["group"], set()).add(entry["fold"])
+    assert len(written) == 10 and all(len(f) == 1 for f in by_group.values())
+    assert sum(1 for g in by_group if sum(e["group"] == g for e in written.values()) > 1) == 4
+
+    cfg = make_config(**{**TINY_TRAIN, "cache": str(tmp_path / "cache"), "data": str(data)})
+    fs = fold_split(cfg, say=lambda *_: None)  # what training uses
+    assert fs.folds == {n: e["fold"] for n, e in written.items()}
+    of = fs.groups.of()
+    for k in (0, 1):
+        train1, val1 = fs.cases(1, k)  # Stages II / III
+        train2, _ = fs.cases(2, k)  # Stage I
+        val_groups = {of[p.name] for p in val1}
+        assert not val_groups & {of[p.name] for p in train1}
+        assert not val_groups & {of[p.name] for p in train2}

@@ -56,7 +56,7 @@ def test_copies_in_and_across_tasks_share_a_group_and_a_fold(data, tmp_path, cap
     assert data_cli(["folds", str(data), "--n-folds", "2", "--out", str(splits)]) == 0
     written = json.loads(splits.read_text())["cases"]
     by_group = {}
-    for name, entry in written.items():
+    for entry in written.values():
         by_group.setdefault(entry["group"], set()).add(entry["fold"])
     assert len(written) == 10 and all(len(f) == 1 for f in by_group.values())
     assert sum(1 for g in by_group if sum(e["group"] == g for e in written.values()) > 1) == 4

@@ -75,18 +75,21 @@ def _nifti_files(folder: Path, ignored: list[str]) -> list[Path]:
     return out
 
 
+DUPLICATE = Path("<several files>")  # the file of a case name given twice
+
+
 def _by_case(files: list[Path], case_of, problems: list[str]) -> dict[str, Path]:
-    """case name -> file; two files for one name is a problem naming both."""
-    found: dict[str, Path] = {}
+    """case name -> file; two files for one name is a problem naming both, and the case maps to
+    DUPLICATE (which file is meant is not known), so it is neither paired nor read."""
+    found: dict[str, list[Path]] = {}
     for p in files:
         name = case_of(p)
-        if name is None:
-            continue
-        if name in found:
-            problems.append(f"{found[name]}, {p}: two files for case {name!r}")
-        else:
-            found[name] = p
-    return found
+        if name is not None:
+            found.setdefault(name, []).append(p)
+    for name, paths in found.items():
+        if len(paths) > 1:
+            problems.append(f"{', '.join(map(str, paths))}: two files for case {name!r}")
+    return {name: paths[0] if len(paths) == 1 else DUPLICATE for name, paths in found.items()}
 
 
 def decathlon_cases(
@@ -127,6 +130,8 @@ def decathlon_cases(
     if mapping is None:
         return form, [], None
     task = 1 if mapping.scar else 2
+    paired = set(images) & set(label_files)
+    paired -= {n for n in paired if DUPLICATE in (images[n], label_files[n])}
     cases = [
         Case(
             task,
@@ -136,7 +141,7 @@ def decathlon_cases(
             label_files[name] if task == 1 else None,
             mapping,
         )
-        for name in sorted(set(images) & set(label_files))
+        for name in sorted(paired)
     ]
     return form, cases, mapping
 

@@ -1,6 +1,7 @@
 """What predict.py reads: scans and checkpoints — docs/design.md §10.
 
-Scans: a `.nii` / `.nii.gz` file, a folder of them, or a LAScarQS-layout folder (every
+Scans: a `.nii` / `.nii.gz` file, a folder of them (e.g. a Decathlon / nnU-Net `imagesTs/`: the
+`_0000` channel suffix is stripped from the output names), or a LAScarQS-layout folder (every
 `enhanced.nii.gz` below it, named after its case folder, e.g. task1_train_3). Checkpoints: files,
 or a runs folder (`runs/full`: every fold*/stage3.pt, else the highest stage{N}.pt found there).
 Tests: tests/test_predict.py
@@ -13,15 +14,18 @@ from pathlib import Path
 from ..data.layout import IMAGE
 
 NIFTI = (".nii", ".nii.gz")
+NNUNET_CHANNEL = "_0000"  # nnU-Net's suffix of the first (here: only) image channel
 
 
 def scan_name(path: Path, root: Path) -> str:
-    """task1/train_data/train_3/enhanced.nii.gz under root -> "task1_train_data_train_3";
-    a plain file -> its name without the NIfTI suffix."""
+    """task1/train_data/train_3/enhanced.nii.gz under root -> "task1_train_3"; a plain file ->
+    its name without the NIfTI suffix and without nnU-Net's channel suffix "_0000" (an
+    imagesTs/ file CASE_0000.nii.gz -> "CASE")."""
     if path.name == IMAGE:
         rel = path.parent.relative_to(root) if path.parent != root else Path(root.name)
         return "_".join(p for p in rel.parts if p != "train_data") or root.name
-    return path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else path.stem
+    stem = path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else path.stem
+    return stem[: -len(NNUNET_CHANNEL)] if stem.endswith(NNUNET_CHANNEL) else stem
 
 
 def find_scans(paths: list[str | Path]) -> list[tuple[str, Path]]:

@@ -3,6 +3,7 @@ does the anatomical prior (Eq. 6-8, alpha(t)) keep scar predictions in anatomica
 places? — docs/design.md §7, §2, §6.
 
     python bench/bench_prior.py [--out runs_prior_chain] [--seeds 0 1 2] [--folds 0 1]
+    python bench/bench_prior.py --report-only     the report of the pairs finished so far
 
 On one realistic phantom dataset at the demo size (8 + 8 scans, written once into OUT/data), for
 every seed and fold, the paper's full chain: Stage I once, then from that same Stage I (a) Stage
@@ -110,8 +111,18 @@ def main() -> None:
     p.add_argument("--out", default="runs_prior_chain")  # runs_prior: Stage II from scratch
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--folds", type=int, nargs="+", default=[0, 1])
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="no training: the summary and paired report of the runs in OUT/prior.json so far",
+    )
     a = p.parse_args()
     out = Path(a.out).resolve()
+    if a.report_only:
+        results = json.loads((out / "prior.json").read_text())
+        pairs = sorted({(r["seed"], r["fold"]) for r in results})
+        report(results, f"{len(pairs)} seed x fold pairs so far ({pairs})")
+        return
     data = out / "data"
     if not data.is_dir():
         write_phantom_dataset(data, seed=0, **DEMO_DATA)
@@ -138,7 +149,13 @@ def main() -> None:
                         flush=True,
                     )
                 (out / "prior.json").write_text(json.dumps(results, indent=1))
-    print(f"\nmean +- std over {len(a.seeds)} seeds x {len(a.folds)} folds:")
+    report(results, f"{len(a.seeds)} seeds x {len(a.folds)} folds")
+    print(f"total wall time: {(time.perf_counter() - t_all) / 60:.1f} min")
+
+
+def report(results: list[dict], what: str) -> None:
+    """Mean +- std of each arm and stage, then the paired differences."""
+    print(f"\nmean +- std over {what}:")
     for stage in (2, 3):
         for variant in VARIANTS:
             rs = [r for r in results if r["stage"] == stage and r["variant"] == variant]
@@ -154,7 +171,6 @@ def main() -> None:
                 )
             print(f"stage {stage} {variant:>6}: " + "; ".join(cells))
     paired_report(results)
-    print(f"total wall time: {(time.perf_counter() - t_all) / 60:.1f} min")
 
 
 def paired_report(results: list[dict]) -> None:

@@ -157,7 +157,7 @@ def fold_split(cfg: TrainConfig, say=print) -> FoldSplit:
     pre = preprocess_all(cfg, ds, say)
     names = {n: t for t, cases in pre.items() for n in cases}
     groups = group_scans({n: pre[t][n].fingerprint for n, t in names.items()}, names)
-    for line in groups.lines():
+    for line in groups.lines(full=False):  # the usual Task 1 / Task 2 pairs are counted only
         say(line)
     if cfg.splits:
         given = read_splits(cfg.splits)

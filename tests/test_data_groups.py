@@ -62,7 +62,11 @@ def test_copies_in_and_across_tasks_share_a_group_and_a_fold(data, tmp_path, cap
     assert sum(1 for g in by_group if sum(e["group"] == g for e in written.values()) > 1) == 4
 
     cfg = make_config(**{**TINY_TRAIN, "cache": str(tmp_path / "cache"), "data": str(data)})
-    fs = fold_split(cfg, say=lambda *_: None)  # what training uses
+    said = []
+    fs = fold_split(cfg, say=said.append)  # what training uses, and what it prints
+    listed = [line for line in said if line.startswith("group: ")]
+    assert len(listed) == 3 and not any("task1/train_3" in g for g in listed)  # a usual pair
+    assert "1 are one Task 1 scan with its Task 2 copy" in said[0]
     assert fs.folds == {n: e["fold"] for n, e in written.items()}
     of = fs.groups.of()
     for k in (0, 1):

@@ -35,19 +35,30 @@ class Groups:
         """The groups with more than one member."""
         return [names for names in self.members if len(names) > 1]
 
-    def lines(self) -> list[str]:
-        """The report printed by `check`, `folds` and at the start of training: how many scans
-        and groups, every group with more than one member, and (when the dataset has both
+    def usual(self, names: list[str]) -> bool:
+        """A group of one Task 1 scan and its one Task 2 copy (as in the challenge data)."""
+        return sorted(self.tasks[n] for n in names) == [1, 2]
+
+    def lines(self, full: bool = True) -> list[str]:
+        """The report printed by `check` and `folds` (full) and at the start of training: how
+        many scans and groups, every group with more than one member (not full: only those
+        other than one Task 1 scan with its one Task 2 copy), and (when the dataset has both
         tasks) how many Task 1 scans have a copy in Task 2, with a warning for each that has
         none (if Task 2 holds it in a form that does not match, Stage I of its fold may train
         on it)."""
         shared = self.shared()
+        listed = shared if full else [g for g in shared if not self.usual(g)]
         out = [
             f"fold groups: {len(self.tasks)} scans in {len(self.members)} groups; "
             f"{len(shared)} group(s) with more than one member (copies of one scan: "
             f"fingerprint correlation >= {MATCH_CORR}; a group never spans folds)"
         ]
-        for names in shared:
+        if len(listed) < len(shared):
+            out[0] += (
+                f"; {len(shared) - len(listed)} are one Task 1 scan with its Task 2 copy "
+                f"(listed by python -m lascar_ref.data check)"
+            )
+        for names in listed:
             r = min(c for (a, b), c in self.links.items() if a in names and b in names)
             out.append(f"group: {', '.join(names)} (lowest linking correlation {r:.4f})")
         task1 = sorted(n for n, t in self.tasks.items() if t == 1)

@@ -123,3 +123,22 @@ def test_train_uses_records_and_keeps_a_given_split(data, tmp_path, capsys, tiny
     assert rc == 2 and "trained on another fold assignment" in text
     rc, text = train_cli([*argv, "--splits", str(splits), "--n-folds", "3"], capsys)
     assert rc == 2 and "--n-folds 3" in text and "has 2 folds" in text
+
+
+def test_recipe_json_records_the_split_and_refuses_another(tmp_path):
+    from lascar_ref.training.recipes import write_manifest
+
+    cases = [("task1/train_1", 0), ("task2/train_2", 0), ("task1/train_2", 1), ("task2/train_1", 1)]
+    given = ours(tmp_path / "a.json", cases)
+    out = tmp_path / "runs" / "full"
+    write_manifest(out, "full", "demo", [0], 2, str(given.path))
+    manifest = json.loads((out / "recipe.json").read_text())
+    assert manifest["splits"] == str(given.path.resolve())
+    assert manifest["split_sha256"] == split_sha256(dict(cases))
+    write_manifest(out, "full", "demo", [1], 2, str(given.path))  # the same split: folds added
+    assert json.loads((out / "recipe.json").read_text())["folds"] == [0, 1]
+    other = ours(tmp_path / "b.json", [(n, 1 - f) for n, f in cases])
+    with pytest.raises(ValueError, match="trained on split .*a.json, not .*b.json"):
+        write_manifest(out, "full", "demo", [0], 2, str(other.path))
+    with pytest.raises(ValueError, match="not of the seed"):
+        write_manifest(out, "full", "demo", [0], 2, None)

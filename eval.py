@@ -45,7 +45,10 @@ def parse(argv=None) -> argparse.Namespace:
     what.add_argument(
         "--summary", metavar="RUNS", help="Tables 2 and 3 over the recipe folders under RUNS"
     )
-    p.add_argument("--data", help="dataset root (default: the one the checkpoint was trained on)")
+    p.add_argument(
+        "--data",
+        help="dataset folder in any layout (default: the one the checkpoint was trained on)",
+    )
     p.add_argument(
         "--fold",
         type=int,

@@ -7,7 +7,8 @@
 CKPT: a lascar_ref checkpoint (stage{N}.pt), a runs folder (runs/full: every fold*/stage3.pt, a
 five-fold ensemble), or a MONAI SwinUNETR state dict (--monai-structure says what it segments).
 Several checkpoints form an ensemble: the mean of their probabilities. PATH: a .nii / .nii.gz
-file, a folder of them, or a LAScarQS-layout folder (its enhanced.nii.gz images). No labels are
+file, a folder of them (a Decathlon / nnU-Net imagesTs/: the _0000 suffix is dropped from the
+output names), or a LAScarQS-layout folder (its enhanced.nii.gz images). No labels are
 needed. Inference covers the whole resampled scan (never only the training crop). Writes, in each
 scan's original geometry and header: {scan}_la.nii.gz (from Stage I/II checkpoints or --la-ckpt)
 and {scan}_scar.nii.gz (Stage II/III) as uint8, optionally {scan}_{structure}_prob.nii.gz and

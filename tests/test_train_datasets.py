@@ -23,7 +23,8 @@ def test_la_only_dataset_trains_stage1_and_refuses_stage2(tmp_path, data, capsys
     rc, text = train_cli(
         ["--stage", "2", *opts(tiny_train, data=str(data), out=str(tmp_path / "b"))], capsys
     )
-    assert rc == 2 and "Stage 2 trains on Task 1" in text and "stages it supports: 1" in text
+    assert rc == 2 and "Stage 2 trains on LA + scar labels (Task 1)" in text
+    assert "stages it supports: 1" in text
 
 
 @pytest.mark.slow  # trains or preprocesses through train.py
@@ -64,3 +65,12 @@ def test_check_reports_the_fold_matching(data, capsys):
     out = capsys.readouterr().out
     assert "fold matching: 2 of 3 Task 1 scans found in Task 2 (3 scans)" in out
     assert "warning: task1/train_2 has no copy in Task 2" in out
+
+
+def test_without_la_only_cases_stage1_reads_the_la_of_task1(data):
+    from lascar_ref.data.dataset import open_dataset
+
+    assert open_dataset(data).stage_task(1) == 2  # Task 2 when there is one (the paper)
+    shutil.rmtree(data / "task2")
+    ds = open_dataset(data)
+    assert ds.supported_stages() == [1, 2, 3] and ds.stage_task(1) == 1

@@ -96,11 +96,6 @@ def open_data(cfg: TrainConfig) -> Dataset:
     return open_dataset(root, cfg.labels)
 
 
-def data_root(cfg: TrainConfig) -> Path:
-    """The dataset folder (checked to be a dataset in one of the layouts)."""
-    return open_data(cfg).root
-
-
 def require_task(ds: Dataset, stage: int) -> int:
     """The task `stage` trains on; DataError naming what the dataset supports when none."""
     task = ds.stage_task(stage)

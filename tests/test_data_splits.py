@@ -115,6 +115,9 @@ def test_train_uses_records_and_keeps_a_given_split(data, tmp_path, capsys, tiny
     state = load_checkpoint(out / "stage1.last.pt", schema="resume")
     assert state["config"]["splits"] == str(splits)
     assert state["split_sha256"] == split_sha256(read_splits(splits).folds)
+    start = json.loads((out / "stage1.log.jsonl").read_text().splitlines()[0])
+    assert (start["split"], start["split_sha256"]) == (str(splits), state["split_sha256"])
+    assert f"folds of {splits}" in text
     cfg = make_config(**{**tiny_train, "data": str(data), "splits": str(other)})
     assert fold_split(cfg, say=lambda *_: None).folds == {n: e["fold"] for n, e in flipped.items()}
     rc, text = train_cli(

@@ -49,12 +49,12 @@ def fit(cfg: TrainConfig, say=print) -> dict:
     with contextlib.ExitStack() as held:
         distributed.main_only(lambda: _take_out_folder(cfg, say, held), world)
         held.enter_context(determinism(cfg.deterministic, device))
-        train, val, split_sha = _fold_tensors(cfg, device, say, world)
-        _check_split(resume, split_sha, cfg)
+        train, val, split = _fold_tensors(cfg, device, say, world)
+        _check_split(resume, split["split_sha256"], cfg)
         amp_dtype = resolve_amp(cfg.amp, device)
         run, start = setup_run(cfg, spec, device, amp_dtype, init, resume, say, world)
-        run.split_sha256 = split_sha
-        _log_start(run, cfg, start, (len(train), len(val)), paths["log"], say)
+        run.split_sha256 = split["split_sha256"]
+        _log_start(run, cfg, start, (len(train), len(val)), split, paths["log"], say)
         bars = cfg.bars and world.main
         state, epoch = None, start - 1
         for epoch in tqdm(range(start, cfg.max_epochs), f"stage {cfg.stage}", disable=not bars):
@@ -88,17 +88,18 @@ def _take_out_folder(cfg: TrainConfig, say, held: contextlib.ExitStack) -> None:
     held.enter_context(RunLock(cfg.out, say))
 
 
-def _fold_tensors(cfg: TrainConfig, device, say, world) -> tuple[list, list, str]:
+def _fold_tensors(cfg: TrainConfig, device, say, world) -> tuple[list, list, dict]:
     """The fold's training and validation cases on `device` (rank 0 fills the cache first) and
-    the SHA-256 of the fold assignment. Stage I trains on the LA-only cases when the dataset has
-    them, else on the LA of the LA + scar cases (stage_data.require_task)."""
+    where the fold assignment came from, with its SHA-256 ({"split", "split_sha256"}). Stage I
+    trains on the LA-only cases when the dataset has them, else on the LA of the LA + scar cases
+    (stage_data.require_task)."""
     spec = STAGES[cfg.stage]
     fs = distributed.main_first(lambda: fold_split(cfg, say), world)
     train, val = fs.cases(require_task(fs.dataset, cfg.stage), cfg.fold)
     return (
         [to_device(p, spec.target, device) for p in train],
         [to_device(p, spec.target, device) for p in val],
-        fs.sha256,
+        {"split": fs.source, "split_sha256": fs.sha256},
     )
 
 
@@ -113,8 +114,9 @@ def _check_split(resume: dict | None, split_sha: str, cfg: TrainConfig) -> None:
         )
 
 
-def _log_start(run: Run, cfg: TrainConfig, start: int, sizes, log, say) -> None:
-    """The start record: loaded / new / frozen groups, each group's lr; printed and logged."""
+def _log_start(run: Run, cfg: TrainConfig, start: int, sizes, split: dict, log, say) -> None:
+    """The start record: loaded / new / frozen groups, each group's lr, the fold assignment;
+    printed and logged."""
     record = {
         "event": "start",
         "stage": cfg.stage,
@@ -130,6 +132,7 @@ def _log_start(run: Run, cfg: TrainConfig, start: int, sizes, log, say) -> None:
         "lr": run.lrs(),
         "world_size": run.world.size,
         "select_from": run.stopper.start_epoch,  # best / patience counted from here (design §2)
+        **split,  # the fold assignment: "seed N" or the --splits file, and its SHA-256
     }
     say(start_line(record))
     if run.world.main:

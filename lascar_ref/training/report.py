@@ -17,6 +17,7 @@ def start_line(record: dict) -> str:
         f"{record['n_val']} validation cases on {record['device']}, amp {record['amp']}; "
         f"loaded: {groups['loaded']}; new: {groups['new']}; frozen: {groups['frozen']}; lr: {lrs}"
         + (f"; best epoch counted from epoch {start}" if start else "")
+        + (f"; folds of {record['split']}" if record.get("split") else "")
     )
 
 

@@ -187,7 +187,8 @@ def paired_report(results: list[dict]) -> None:
                 for v in VARIANTS
             }
             c = compare(arm["ramp"], arm["alpha0"])
-            need = f"; pairs for a 0.05 difference: {pairs_needed(c['sd_diff'], 0.05)}"
+            n_need = pairs_needed(c["sd_diff"], 0.05)
+            need = f"; pairs for a 0.05 difference: {'n/a' if n_need is None else n_need}"
             print(f"stage {stage} {key}: {comparison_text(c)}" + (need if key == "dice" else ""))
 
 

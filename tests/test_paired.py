@@ -96,3 +96,4 @@ def test_pairs_needed_inverts_the_detectable_difference():
     # ((1.96 + 0.84) * 0.2 / 0.05)^2 = 125.4 pairs by the normal approximation, a few more by t
     assert 126 <= n <= 130
     assert pairs_needed(0.0, 0.05) == 0
+    assert pairs_needed(math.nan, 0.05) is None  # one pair: no spread, no answer

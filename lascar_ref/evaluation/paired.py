@@ -61,9 +61,12 @@ def mdd80(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> floa
     return float(t * sd / math.sqrt(n))
 
 
-def pairs_needed(sd: float, delta: float, alpha: float = ALPHA, power: float = POWER) -> int:
-    """The smallest n whose mdd80 at spread sd is at most delta (0 when sd is 0 or undefined)."""
-    if not (math.isfinite(sd) and sd > 0):
+def pairs_needed(sd: float, delta: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """The smallest n whose mdd80 at spread sd is at most delta (0 when sd is 0; None when the
+    spread is undefined, as with a single pair)."""
+    if not math.isfinite(sd):
+        return None
+    if sd <= 0:
         return 0
     n = 2
     while mdd80(sd, n, alpha, power) > delta and n < 1_000_000:

@@ -30,13 +30,12 @@ from .config import TrainConfig
 from .data import (
     PreprocessConfig,
     Preprocessed,
-    assign_folds,
     preprocess_case,
     split,
     write_phantom_dataset,
 )
 from .data.dataset import Dataset, open_dataset
-from .data.groups import Groups, group_scans
+from .data.groups import Groups, assign_by_group, group_scans
 from .data.splits import check_split, read_splits, split_sha256
 from .errors import DataError
 from .labels import channel, stack_labels
@@ -164,13 +163,7 @@ def fold_split(cfg: TrainConfig, say=print) -> FoldSplit:
             )
         folds, source = given.folds, str(given.path)
     else:
-        folds = assign_folds(
-            [n for n, t in names.items() if t == 1],
-            [n for n, t in names.items() if t == 2],
-            groups.members,
-            cfg.n_folds,
-            cfg.seed,
-        )
+        folds = assign_by_group(groups, cfg.n_folds, cfg.seed)
         source = f"seed {cfg.seed}"
     return FoldSplit(ds, pre, groups, folds, split_sha256(folds), source)
 

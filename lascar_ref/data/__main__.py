@@ -94,8 +94,7 @@ def folds(root: str, n_folds: int, seed: int, out: str | None, labels: str | Non
 
     from .dataset import open_dataset
     from .fingerprint import fingerprint
-    from .folds import assign_folds
-    from .groups import group_scans
+    from .groups import assign_by_group, group_scans
     from .splits import split_sha256, write_splits
     from .validate import load_case
 
@@ -110,10 +109,7 @@ def folds(root: str, n_folds: int, seed: int, out: str | None, labels: str | Non
             img, _, _ = load_case(case)
             prints[case.name] = fingerprint(img.data, img.affine)
     groups = group_scans(prints, tasks)
-    names1 = [n for n, t in tasks.items() if t == 1]
-    assigned = assign_folds(
-        names1, [n for n, t in tasks.items() if t == 2], groups.members, n_folds, seed
-    )
+    assigned = assign_by_group(groups, n_folds, seed)
     of = groups.of()
     for name in sorted(assigned):
         print(f"{name}\tfold {assigned[name]}\tgroup {of[name]}")

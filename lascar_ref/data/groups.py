@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fingerprint import MATCH_CORR
+from .folds import assign_folds
 
 
 @dataclass
@@ -76,6 +77,14 @@ class Groups:
                 for name in lone
             ]
         return out
+
+
+def assign_by_group(groups: Groups, n_folds: int, seed: int) -> dict[str, int]:
+    """The fold of every scan: folds.assign_folds over the groups' Task 1 and Task 2 names (the
+    one assignment both training and `python -m lascar_ref.data folds` use)."""
+    task1 = [n for n, t in groups.tasks.items() if t == 1]
+    task2 = [n for n, t in groups.tasks.items() if t == 2]
+    return assign_folds(task1, task2, groups.members, n_folds, seed)
 
 
 def group_scans(

@@ -3,7 +3,7 @@ does the anatomical prior (Eq. 6-8, alpha(t)) keep scar predictions in anatomica
 places? — docs/design.md §7, §2, §6.
 
     python bench/bench_prior.py [--out runs_prior_chain] [--seeds 0 1 2] [--folds 0 1]
-    python bench/bench_prior.py --report-only     the report of the pairs finished so far
+    python bench/bench_prior.py --report-only     the report of the pairs in the ledger
 
 On one realistic phantom dataset at the demo size (8 + 8 scans, written once into OUT/data), for
 every seed and fold, the paper's full chain: Stage I once, then from that same Stage I (a) Stage
@@ -15,10 +15,17 @@ mask is empty, docs/design.md §6), and the fraction of predicted scar voxels ou
 ground-truth Eq. 6 wall band. Prints one line per run, the mean +- std over seeds x folds, and
 the paired differences ramp - alpha0 over the seed x fold pairs with the statistics of
 evaluation/paired.py (95% bootstrap interval, Wilcoxon p, MDD80) and how many pairs a difference
-of 0.05 in scar Dice would need at the observed spread; results also go to OUT/prior.json. The
-outcome is recorded in bench/README.md as it comes out; nothing is tuned toward it. Re-running
-the command continues: a complete stage is skipped, an interrupted one resumed from its .last.pt,
-and one run under a shorter demo budget is extended to the current one by resuming it.
+of 0.05 in scar Dice would need at the observed spread. The outcome is recorded in
+bench/README.md as it comes out; nothing is tuned toward it.
+
+Each finished pair (both arms' Stage II and III trained and scored) goes into the ledger
+(--ledger, default bench/prior_chain.json, kept in the repository; bench/prior_ledger.py) with
+the protocol's SHA-256 and the git commit that trained it, and the report pools every pair of the
+current protocol in the ledger — so a run spread over several sessions adds up to one result. A
+pair already in the ledger is not trained again (--rerun to redo it and replace its entry).
+Re-running the command continues: a complete stage is skipped, an interrupted one resumed from
+its .last.pt, and one run under a shorter demo budget is extended to the current one by resuming
+it; OUT/prior.json holds this invocation's records.
 """
 
 from __future__ import annotations
@@ -36,13 +43,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import prior_ledger  # noqa: E402  (bench/prior_ledger.py)
+
 from lascar_ref.checkpoint import load_checkpoint  # noqa: E402
-from lascar_ref.config import make_config  # noqa: E402
+from lascar_ref.config import config_dict, make_config  # noqa: E402
 from lascar_ref.data import read_volume, write_phantom_dataset  # noqa: E402
 from lascar_ref.evaluation.evaluate import evaluate_checkpoint, init_chain  # noqa: E402
 from lascar_ref.evaluation.metrics import penalised  # noqa: E402
 from lascar_ref.evaluation.paired import compare, comparison_text, pairs_needed  # noqa: E402
-from lascar_ref.losses import wall_mask  # noqa: E402
+from lascar_ref.losses import alpha_schedule, wall_mask  # noqa: E402
 
 VARIANTS = {"ramp": [], "alpha0": ["--alpha-max", "0"]}
 _DEMO = make_config("demo")
@@ -52,6 +61,16 @@ DEMO_DATA = dict(  # the demo preset's phantom dataset, written once into OUT/da
     shape=_DEMO.phantom_shape,
     spacing=_DEMO.phantom_spacing,
 )
+N_FOLDS = 2
+# What decides the numbers: the ledger pools only pairs of the same protocol (its SHA-256).
+PROTOCOL = {
+    "data": {k: list(v) if isinstance(v, tuple) else v for k, v in DEMO_DATA.items()},
+    "data_seed": 0,
+    "stages": {str(s): config_dict(make_config("demo", stage=s)) for s in (1, 2, 3)},
+    "variants": VARIANTS,
+    "n_folds": N_FOLDS,
+    "folds": "seed",
+}
 
 
 def train(stage: int, out: Path, data: Path, seed: int, fold: int, extra: list[str]) -> None:
@@ -69,13 +88,22 @@ def train(stage: int, out: Path, data: Path, seed: int, fold: int, extra: list[s
         cmd += ["--resume", str(last), "--max-epochs", str(budget.max_epochs)]
         cmd += ["--patience", str(budget.patience)]
     else:
-        cmd += ["--data", str(data), "--seed", str(seed), "--fold", str(fold), "--n-folds", "2"]
+        cmd += ["--data", str(data), "--seed", str(seed), "--fold", str(fold)]
+        cmd += ["--n-folds", str(N_FOLDS)]
         cmd += ["--out", str(out), "--cache", str(out.parents[2] / "cache"), *extra]
     subprocess.run([*cmd, "--no-progress"], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
 
 
 def score(ckpt: Path, data: Path) -> dict[str, float]:
-    """Mean scar Dice / HD / ASD and the fraction of predicted scar outside the GT wall band."""
+    """Mean scar Dice / HD / ASD, the fraction of predicted scar outside the GT wall band, and
+    the epoch the checkpoint was kept at (with alpha(t) there for Stage II)."""
+    state = load_checkpoint(ckpt, schema="eval")
+    cfg, epoch = state["config"], int(state["epoch"])
+    alpha = (
+        alpha_schedule(epoch, cfg["alpha_max"], cfg["alpha_ramp_epochs"])
+        if state["stage"] == 2
+        else None
+    )
     out = ckpt.parent / f"eval_{ckpt.stem}"
     rows = [
         r
@@ -101,6 +129,8 @@ def score(ckpt: Path, data: Path) -> dict[str, float]:
         "outside_wall": outside / predicted if predicted else math.nan,
         "predicted_voxels": predicted,
         "n_cases": len(rows),
+        "best_epoch": epoch,
+        "alpha": alpha,
     }
 
 
@@ -112,45 +142,86 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--folds", type=int, nargs="+", default=[0, 1])
     p.add_argument(
+        "--ledger",
+        default=str(ROOT / "bench" / "prior_chain.json"),
+        help="the finished pairs, kept across sessions (default bench/prior_chain.json)",
+    )
+    p.add_argument(
+        "--rerun", action="store_true", help="train and score a pair already in the ledger again"
+    )
+    p.add_argument(
         "--report-only",
         action="store_true",
-        help="no training: the summary and paired report of the runs in OUT/prior.json so far",
+        help="no training: the summary and paired report of the ledger's pairs of this protocol",
     )
     a = p.parse_args()
-    out = Path(a.out).resolve()
+    if bad := [f for f in a.folds if not 0 <= f < N_FOLDS]:
+        p.error(f"--folds {bad}: the protocol has {N_FOLDS} folds (0-{N_FOLDS - 1})")
+    out, ledger_path = Path(a.out).resolve(), Path(a.ledger).resolve()
+    ledger = prior_ledger.load(ledger_path)
+    sha = prior_ledger.protocol_sha256(PROTOCOL)
     if a.report_only:
-        results = json.loads((out / "prior.json").read_text())
-        pairs = sorted({(r["seed"], r["fold"]) for r in results})
-        report(results, f"{len(pairs)} seed x fold pairs so far ({pairs})")
+        ledger_report(ledger, sha, ledger_path)
         return
     data = out / "data"
     if not data.is_dir():
-        write_phantom_dataset(data, seed=0, **DEMO_DATA)
+        write_phantom_dataset(data, seed=PROTOCOL["data_seed"], **DEMO_DATA)
     results, t_all = [], time.perf_counter()
     for seed in a.seeds:
         for fold in a.folds:
-            pair = out / "runs" / f"seed{seed}_fold{fold}"
-            train(1, pair / "stage1", data, seed, fold, [])  # one Stage I for both arms
-            for variant, extra in VARIANTS.items():
-                run = pair / variant
-                t0 = time.perf_counter()
-                init = ["--init", str(pair / "stage1" / "stage1.pt")]
-                train(2, run, data, seed, fold, [*init, *extra])
-                train(3, run, data, seed, fold, ["--init", str(run / "stage2.pt")])
-                for stage in (2, 3):
-                    r = {"seed": seed, "fold": fold, "variant": variant, "stage": stage}
-                    r.update(score(run / f"stage{stage}.pt", data))
-                    results.append(r)
-                    print(
-                        f"seed {seed} fold {fold} {variant:>6} stage {stage}: "
-                        f"scar Dice {r['dice']:.3f} HD {r['hd']:.1f} ASD {r['asd']:.2f} "
-                        f"outside wall {r['outside_wall']:.3f} "
-                        f"({r['predicted_voxels']} voxels) [{time.perf_counter() - t0:.0f} s]",
-                        flush=True,
-                    )
-                (out / "prior.json").write_text(json.dumps(results, indent=1))
-    report(results, f"{len(a.seeds)} seeds x {len(a.folds)} folds")
+            done = prior_ledger.find(ledger, sha, seed, fold)
+            if done and not a.rerun:
+                print(f"seed {seed} fold {fold}: in the ledger (commit {done['commit']}), skipped")
+                continue
+            runs = run_pair(out / "runs" / f"seed{seed}_fold{fold}", data, seed, fold)
+            results += runs
+            (out / "prior.json").write_text(json.dumps(results, indent=1))
+            code = prior_ledger.code_state(ROOT, exclude=ledger_path)
+            prior_ledger.add(ledger, PROTOCOL, seed, fold, runs, code)
+            prior_ledger.save(ledger_path, ledger)
+    ledger_report(ledger, sha, ledger_path)
     print(f"total wall time: {(time.perf_counter() - t_all) / 60:.1f} min")
+
+
+def run_pair(pair: Path, data: Path, seed: int, fold: int) -> list[dict]:
+    """One seed x fold pair: Stage I once, then each arm's Stage II and III; their 4 records."""
+    train(1, pair / "stage1", data, seed, fold, [])  # one Stage I for both arms
+    runs = []
+    for variant, extra in VARIANTS.items():
+        run = pair / variant
+        t0 = time.perf_counter()
+        train(2, run, data, seed, fold, ["--init", str(pair / "stage1" / "stage1.pt"), *extra])
+        train(3, run, data, seed, fold, ["--init", str(run / "stage2.pt")])
+        for stage in (2, 3):
+            r = {"seed": seed, "fold": fold, "variant": variant, "stage": stage}
+            r.update(score(run / f"stage{stage}.pt", data))
+            runs.append(r)
+            alpha = "" if r["alpha"] is None else f", alpha {r['alpha']:.2f}"
+            print(
+                f"seed {seed} fold {fold} {variant:>6} stage {stage}: "
+                f"scar Dice {r['dice']:.3f} HD {r['hd']:.1f} ASD {r['asd']:.2f} "
+                f"outside wall {r['outside_wall']:.3f} "
+                f"({r['predicted_voxels']} voxels; epoch {r['best_epoch']}{alpha}) "
+                f"[{time.perf_counter() - t0:.0f} s]",
+                flush=True,
+            )
+    return runs
+
+
+def ledger_report(ledger: dict, sha: str, path: Path) -> None:
+    """The report over every pair of this protocol in the ledger; other protocols are named."""
+    pairs = prior_ledger.current(ledger, sha)
+    others = len(ledger["pairs"]) - len(pairs)
+    print(f"ledger {path}: {len(pairs)} pair(s) of this protocol ({sha[:12]})")
+    if others:
+        print(f"  {others} pair(s) of other protocols left out (never pooled)")
+    for e in pairs:
+        dirty = " with uncommitted changes" if e["dirty"] else ""
+        print(f"  seed {e['seed']} fold {e['fold']}: commit {e['commit']}{dirty}, {e['finished']}")
+    if not pairs:
+        return
+    results = [r for e in pairs for r in e["runs"]]
+    report(results, f"{len(pairs)} seed x fold pairs {[(e['seed'], e['fold']) for e in pairs]}")
 
 
 def report(results: list[dict], what: str) -> None:

@@ -1,0 +1,122 @@
+"""The prior testbed's ledger (bench/prior_ledger.py; docs/design.md §7): pairs kept across
+sessions, tied to the protocol and the commit that produced them, and never pooled with pairs of
+another protocol in the report (bench/bench_prior.py)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import bench_prior  # noqa: E402
+import prior_ledger  # noqa: E402
+
+P1 = {"stages": {"2": {"alpha_max": 1.0, "max_epochs": 8}}, "n_folds": 2}
+P2 = {"n_folds": 2, "stages": {"2": {"max_epochs": 8, "alpha_max": 1.0}}}  # P1, keys reordered
+P3 = {"stages": {"2": {"alpha_max": 1.0, "max_epochs": 9}}, "n_folds": 2}  # one value changed
+CODE = {"commit": "abc", "dirty": False}
+
+
+def runs(seed, fold, dice_ramp, dice_alpha0, outside=(0.2, 0.3)):
+    """The 4 records of one pair (stage 3 carries the given values, stage 2 fixed ones)."""
+    out = []
+    for variant, dice, out_w in (
+        ("ramp", dice_ramp, outside[0]),
+        ("alpha0", dice_alpha0, outside[1]),
+    ):
+        for stage in (2, 3):
+            out.append(
+                {
+                    "seed": seed,
+                    "fold": fold,
+                    "variant": variant,
+                    "stage": stage,
+                    "dice": dice if stage == 3 else 0.0,
+                    "hd": 40.0,
+                    "asd": 6.0,
+                    "outside_wall": out_w,
+                }
+            )
+    return out
+
+
+def test_protocol_hash_ignores_key_order_and_sees_a_changed_value():
+    assert prior_ledger.protocol_sha256(P1) == prior_ledger.protocol_sha256(P2)
+    assert prior_ledger.protocol_sha256(P1) != prior_ledger.protocol_sha256(P3)
+
+
+def test_save_load_add_replace_and_protocols_kept_apart(tmp_path):
+    path = tmp_path / "ledger.json"
+    ledger = prior_ledger.load(path)  # none yet: empty
+    assert ledger["pairs"] == []
+    prior_ledger.add(ledger, P1, 1, 0, runs(1, 0, 0.3, 0.2), CODE)
+    prior_ledger.add(ledger, P1, 0, 1, runs(0, 1, 0.3, 0.2), CODE)
+    prior_ledger.add(ledger, P3, 0, 0, runs(0, 0, 0.9, 0.1), CODE)
+    prior_ledger.add(ledger, P2, 1, 0, runs(1, 0, 0.5, 0.4), {"commit": "def", "dirty": True})
+    prior_ledger.save(path, ledger)
+    assert not path.with_name(path.name + ".tmp").exists()  # written through a temporary file
+
+    back = prior_ledger.load(path)
+    sha = prior_ledger.protocol_sha256(P1)
+    cur = prior_ledger.current(back, sha)
+    assert [(p["seed"], p["fold"]) for p in cur] == [(0, 1), (1, 0)]  # sorted, P3's pair apart
+    replaced = prior_ledger.find(back, sha, 1, 0)  # P2 is P1: the pair was replaced, not added
+    assert (replaced["commit"], replaced["dirty"]) == ("def", True)
+    assert [r["dice"] for r in replaced["runs"] if r["stage"] == 3] == [0.5, 0.4]
+    assert len(back["pairs"]) == 3
+    assert prior_ledger.find(back, sha, 0, 0) is None  # that pair exists only under P3
+
+
+def test_a_foreign_file_is_refused_with_its_path(tmp_path):
+    path = tmp_path / "prior.json"
+    path.write_text(json.dumps([{"seed": 0}]))  # e.g. a run folder's prior.json
+    with pytest.raises(ValueError, match="prior.json: not a prior testbed ledger"):
+        prior_ledger.load(path)
+
+
+def test_code_state_commit_and_dirty_without_the_ledger(tmp_path):
+    assert prior_ledger.code_state(tmp_path)["commit"] is None  # not a git repository
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "lascar_ref").mkdir()
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "lascar_ref" / "m.py").write_text("x = 1\n")
+    (tmp_path / "bench" / "prior_chain.json").write_text("{}\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    head = subprocess.run(
+        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    ledger = tmp_path / "bench" / "prior_chain.json"
+    assert prior_ledger.code_state(tmp_path, exclude=ledger) == {"commit": head, "dirty": False}
+    ledger.write_text('{"pairs": []}\n')  # the ledger's own change is not "dirty code"
+    assert prior_ledger.code_state(tmp_path, exclude=ledger)["dirty"] is False
+    assert prior_ledger.code_state(tmp_path)["dirty"] is True
+    (tmp_path / "lascar_ref" / "m.py").write_text("x = 2\n")
+    assert prior_ledger.code_state(tmp_path, exclude=ledger)["dirty"] is True
+
+
+def test_the_report_pools_only_the_current_protocols_pairs(capsys):
+    sha = prior_ledger.protocol_sha256(bench_prior.PROTOCOL)
+    ledger = {"format": prior_ledger.FORMAT, "pairs": []}
+    ramp, alpha0 = [0.30, 0.20, 0.25], [0.10, 0.22, 0.20]
+    for i, (a, b) in enumerate(zip(ramp, alpha0)):
+        prior_ledger.add(ledger, bench_prior.PROTOCOL, i, 0, runs(i, 0, a, b), CODE)
+    prior_ledger.add(ledger, P3, 9, 0, runs(9, 0, 0.99, 0.0), CODE)  # never pooled
+    bench_prior.ledger_report(ledger, sha, Path("ledger.json"))
+    text = capsys.readouterr().out
+    assert "3 pair(s) of this protocol" in text
+    assert "1 pair(s) of other protocols left out" in text
+    mean_ramp = np.mean(ramp)  # 0.250, and 0.173 for alpha0: P3's 0.99 / 0.0 are not in it
+    assert f"stage 3   ramp: dice {mean_ramp:.3f} +- {np.std(ramp, ddof=1):.3f} (n=3)" in text
+    assert f"stage 3 alpha0: dice {np.mean(alpha0):.3f}" in text
+    diff = np.mean(np.subtract(ramp, alpha0))  # +0.077: the paired mean over the 3 pairs
+    assert f"stage 3 dice: {diff:+.3f}" in text

@@ -99,7 +99,7 @@ def code_state(root: Path, exclude: Path | None = None) -> dict:
 
     commit = git("rev-parse", "HEAD")
     paths = ["lascar_ref", "train.py", "bench"]
-    if exclude is not None:
-        paths.append(f":(exclude){Path(exclude).resolve()}")
+    if exclude is not None and Path(exclude).resolve().is_relative_to(Path(root).resolve()):
+        paths.append(f":(exclude){Path(exclude).resolve().relative_to(Path(root).resolve())}")
     changes = git("status", "--porcelain", "--", *paths)
     return {"commit": commit, "dirty": bool(changes) if changes is not None else None}

@@ -100,6 +100,8 @@ def test_code_state_commit_and_dirty_without_the_ledger(tmp_path):
     ledger.write_text('{"pairs": []}\n')  # the ledger's own change is not "dirty code"
     assert prior_ledger.code_state(tmp_path, exclude=ledger)["dirty"] is False
     assert prior_ledger.code_state(tmp_path)["dirty"] is True
+    elsewhere = tmp_path.parent / "elsewhere.json"  # a ledger outside the repository
+    assert prior_ledger.code_state(tmp_path, exclude=elsewhere)["dirty"] is True
     (tmp_path / "lascar_ref" / "m.py").write_text("x = 2\n")
     assert prior_ledger.code_state(tmp_path, exclude=ledger)["dirty"] is True
 

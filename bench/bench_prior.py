@@ -22,7 +22,8 @@ Each finished pair (both arms' Stage II and III trained and scored) goes into th
 (--ledger, default bench/prior_chain.json, kept in the repository; bench/prior_ledger.py) with
 the protocol's SHA-256 and the git commit that trained it, and the report pools every pair of the
 current protocol in the ledger — so a run spread over several sessions adds up to one result. A
-pair already in the ledger is not trained again (--rerun to redo it and replace its entry).
+pair already in the ledger is not trained again (--rerun to redo it — say in a fresh --out — print
+every value that differs from its entry, and replace the entry).
 Re-running the command continues: a complete stage is skipped, an interrupted one resumed from
 its .last.pt, and one run under a shorter demo budget is extended to the current one by resuming
 it; OUT/prior.json holds this invocation's records.
@@ -177,6 +178,15 @@ def main() -> None:
             results += runs
             (out / "prior.json").write_text(json.dumps(results, indent=1))
             code = prior_ledger.code_state(ROOT, exclude=ledger_path)
+            if done:  # --rerun: does it reproduce the ledger's entry?
+                diff = prior_ledger.differences(done["runs"], runs)
+                print(
+                    f"seed {seed} fold {fold}: rerun at commit {code['commit']} vs the ledger's "
+                    f"commit {done['commit']}: "
+                    + ("identical" if not diff else f"{len(diff)} values differ")
+                )
+                for line in diff:
+                    print(f"  {line}")
             prior_ledger.add(ledger, PROTOCOL, seed, fold, runs, code)
             prior_ledger.save(ledger_path, ledger)
     ledger_report(ledger, sha, ledger_path)

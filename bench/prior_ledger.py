@@ -84,6 +84,24 @@ def add(ledger: dict, protocol: dict, seed: int, fold: int, runs: list[dict], co
     return entry
 
 
+def differences(old: list[dict], new: list[dict]) -> list[str]:
+    """Every value that differs between two runs of one pair (records matched by arm and
+    stage; exact comparison: CPU training is deterministic), one line each; [] if identical."""
+
+    def key(r):
+        return (r["variant"], r["stage"])
+
+    before, after = {key(r): r for r in old}, {key(r): r for r in new}
+    lines = [f"{k[0]} stage {k[1]}: only in one run" for k in sorted(set(before) ^ set(after))]
+    for k in sorted(set(before) & set(after)):
+        for field in sorted(set(before[k]) | set(after[k])):
+            a, b = before[k].get(field), after[k].get(field)
+            same = a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
+            if not same:
+                lines.append(f"{k[0]} stage {k[1]} {field}: {a} -> {b}")
+    return lines
+
+
 def code_state(root: Path, exclude: Path | None = None) -> dict:
     """{"commit": HEAD of `root` or None outside git, "dirty": uncommitted changes under
     lascar_ref/, train.py or bench/, the ledger file `exclude` not counted}."""

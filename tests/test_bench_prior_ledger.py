@@ -122,3 +122,13 @@ def test_the_report_pools_only_the_current_protocols_pairs(capsys):
     assert f"stage 3 alpha0: dice {np.mean(alpha0):.3f}" in text
     diff = np.mean(np.subtract(ramp, alpha0))  # +0.077: the paired mean over the 3 pairs
     assert f"stage 3 dice: {diff:+.3f}" in text
+
+
+def test_differences_of_a_rerun_name_each_changed_value():
+    old = runs(0, 0, 0.25, 0.2)
+    assert prior_ledger.differences(old, runs(0, 0, 0.25, 0.2)) == []
+    nan = [dict(r, outside_wall=float("nan")) for r in old]  # NaN == NaN here: no prediction
+    assert prior_ledger.differences(nan, [dict(r) for r in nan]) == []
+    changed = runs(0, 0, 0.25, 0.2000001)
+    assert prior_ledger.differences(old, changed) == ["alpha0 stage 3 dice: 0.2 -> 0.2000001"]
+    assert prior_ledger.differences(old, changed[:3]) == ["alpha0 stage 3: only in one run"]

@@ -230,6 +230,11 @@ def ledger_report(ledger: dict, sha: str, path: Path) -> None:
         print(f"  seed {e['seed']} fold {e['fold']}: commit {e['commit']}{dirty}, {e['finished']}")
     if not pairs:
         return
+    if len(commits := {e["commit"] for e in pairs}) > 1:
+        print(
+            f"  note: these pairs were trained at {len(commits)} commits; pooling them assumes "
+            f"the commits train alike (check one pair with --rerun, or continue at one commit)"
+        )
     results = [r for e in pairs for r in e["runs"]]
     report(results, f"{len(pairs)} seed x fold pairs {[(e['seed'], e['fold']) for e in pairs]}")
 

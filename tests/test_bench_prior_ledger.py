@@ -116,6 +116,7 @@ def test_the_report_pools_only_the_current_protocols_pairs(capsys):
     bench_prior.ledger_report(ledger, sha, Path("ledger.json"))
     text = capsys.readouterr().out
     assert "3 pair(s) of this protocol" in text
+    assert "commits" not in text  # one commit: nothing to warn about
     assert "1 pair(s) of other protocols left out" in text
     mean_ramp = np.mean(ramp)  # 0.250, and 0.173 for alpha0: P3's 0.99 / 0.0 are not in it
     assert f"stage 3   ramp: dice {mean_ramp:.3f} +- {np.std(ramp, ddof=1):.3f} (n=3)" in text
@@ -132,3 +133,13 @@ def test_differences_of_a_rerun_name_each_changed_value():
     changed = runs(0, 0, 0.25, 0.2000001)
     assert prior_ledger.differences(old, changed) == ["alpha0 stage 3 dice: 0.2 -> 0.2000001"]
     assert prior_ledger.differences(old, changed[:3]) == ["alpha0 stage 3: only in one run"]
+
+
+def test_the_report_says_when_pairs_come_from_several_commits(capsys):
+    sha = prior_ledger.protocol_sha256(bench_prior.PROTOCOL)
+    ledger = {"format": prior_ledger.FORMAT, "pairs": []}
+    for i, commit in enumerate(("aaa", "bbb")):
+        code = {"commit": commit, "dirty": False}
+        prior_ledger.add(ledger, bench_prior.PROTOCOL, i, 0, runs(i, 0, 0.3, 0.2), code)
+    bench_prior.ledger_report(ledger, sha, Path("ledger.json"))
+    assert "trained at 2 commits" in capsys.readouterr().out

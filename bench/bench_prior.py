@@ -155,6 +155,11 @@ def main() -> None:
         action="store_true",
         help="no training: the summary and paired report of the ledger's pairs of this protocol",
     )
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="with --report-only: the ledger's pairs as the Markdown tables of bench/README.md",
+    )
     a = p.parse_args()
     if bad := [f for f in a.folds if not 0 <= f < N_FOLDS]:
         p.error(f"--folds {bad}: the protocol has {N_FOLDS} folds (0-{N_FOLDS - 1})")
@@ -162,7 +167,10 @@ def main() -> None:
     ledger = prior_ledger.load(ledger_path)
     sha = prior_ledger.protocol_sha256(PROTOCOL)
     if a.report_only:
-        ledger_report(ledger, sha, ledger_path)
+        if a.markdown:
+            print("\n".join(markdown(prior_ledger.current(ledger, sha))))
+        else:
+            ledger_report(ledger, sha, ledger_path)
         return
     data = out / "data"
     if not data.is_dir():
@@ -259,23 +267,81 @@ def report(results: list[dict], what: str) -> None:
     paired_report(results)
 
 
+def paired(results: list[dict], stage: int, key: str) -> dict:
+    """evaluation/paired.compare of ramp - alpha0 for one stage and metric, paired by (seed,
+    fold); a pair where the metric is undefined in one arm (NaN) is named in "missing"."""
+    arm = {
+        v: {
+            f"seed{r['seed']}_fold{r['fold']}": (r["fold"], r[key])
+            for r in results
+            if r["stage"] == stage and r["variant"] == v and not math.isnan(r[key])
+        }
+        for v in VARIANTS
+    }
+    return compare(arm["ramp"], arm["alpha0"])
+
+
 def paired_report(results: list[dict]) -> None:
     """ramp - alpha0 over the seed x fold pairs, paired by (seed, fold), for each stage."""
     print("\npaired ramp - alpha0 over seed x fold pairs (evaluation/paired.py):")
     for stage in (2, 3):
         for key in ("dice", "outside_wall", "hd"):
-            arm = {
-                v: {
-                    f"seed{r['seed']}_fold{r['fold']}": (r["fold"], r[key])
-                    for r in results
-                    if r["stage"] == stage and r["variant"] == v and not math.isnan(r[key])
-                }
-                for v in VARIANTS
-            }
-            c = compare(arm["ramp"], arm["alpha0"])
+            c = paired(results, stage, key)
             n_need = pairs_needed(c["sd_diff"], 0.05)
             need = f"; pairs for a 0.05 difference: {'n/a' if n_need is None else n_need}"
             print(f"stage {stage} {key}: {comparison_text(c)}" + (need if key == "dice" else ""))
+
+
+def markdown(pairs: list[dict]) -> list[str]:
+    """The ledger's pairs as bench/README.md's tables: one row per run, mean +- std per arm and
+    stage over the pairs, and the paired differences ramp - alpha0."""
+    results = [r for e in pairs for r in e["runs"]]
+    out = [
+        "| seed | fold | variant | stage | kept epoch (α) | scar Dice | HD (mm) | ASD (mm) "
+        "| predicted scar outside the GT wall band | predicted voxels |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        alpha = "" if r.get("alpha") is None else f" ({r['alpha']:.2g})"
+        out.append(
+            f"| {r['seed']} | {r['fold']} | {r['variant']} | {r['stage']} "
+            f"| {r['best_epoch']}{alpha} "
+            f"| {r['dice']:.3f} | {r['hd']:.1f} | {r['asd']:.2f} | {r['outside_wall']:.3f} "
+            f"| {r['predicted_voxels']} |"
+        )
+    out += ["", "| stage | variant | scar Dice | HD (mm) | ASD (mm) | outside wall |"]
+    out.append("|---|---|---|---|---|---|")
+    for stage in (2, 3):
+        for variant in VARIANTS:
+            rs = [r for r in results if r["stage"] == stage and r["variant"] == variant]
+            cells = []
+            for key, digits in (("dice", 3), ("hd", 1), ("asd", 2), ("outside_wall", 3)):
+                v = np.array([r[key] for r in rs], dtype=float)
+                v = v[~np.isnan(v)]
+                sd = f"{v.std(ddof=1):.{digits}f}" if v.size > 1 else "n/a"
+                cells.append(f"{v.mean():.{digits}f} ± {sd} (n={v.size})" if v.size else "-")
+            out.append(f"| {stage} | {variant} | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "| stage | metric | ramp − α0 (mean over pairs) | 95% bootstrap interval | Wilcoxon p "
+        "| n pairs | MDD80 | pairs a 0.05 difference needs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for stage in (2, 3):
+        for key in ("dice", "outside_wall", "hd"):
+            c = paired(results, stage, key)
+            lo, hi = c["ci_cases"]
+            ci = "n/a" if math.isnan(lo) else f"[{lo:+.3f}, {hi:+.3f}]"
+            p = "n/a" if math.isnan(c["p_wilcoxon"]) else f"{c['p_wilcoxon']:.2g}"
+            mdd = "n/a" if math.isnan(c["mdd80"]) else f"{c['mdd80']:.3f}"
+            need = pairs_needed(c["sd_diff"], 0.05) if key == "dice" else None
+            need = "n/a" if need is None else str(need)
+            missing = f" (missing: {', '.join(c['missing'])})" if c["missing"] else ""
+            out.append(
+                f"| {stage} | {key} | {c['mean_diff']:+.3f}{missing} | {ci} | {p} | {c['n']} "
+                f"| {mdd} | {need if key == 'dice' else '—'} |"
+            )
+    return out
 
 
 if __name__ == "__main__":

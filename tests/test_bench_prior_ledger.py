@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
@@ -143,3 +144,26 @@ def test_the_report_says_when_pairs_come_from_several_commits(capsys):
         prior_ledger.add(ledger, bench_prior.PROTOCOL, i, 0, runs(i, 0, 0.3, 0.2), code)
     bench_prior.ledger_report(ledger, sha, Path("ledger.json"))
     assert "trained at 2 commits" in capsys.readouterr().out
+
+
+def test_markdown_tables_hold_each_run_and_the_paired_means():
+    ledger = {"format": prior_ledger.FORMAT, "pairs": []}
+    ramp, alpha0 = [0.30, 0.20, 0.25], [0.10, 0.22, 0.20]
+    for i, (a, b) in enumerate(zip(ramp, alpha0)):
+        records = runs(i, 0, a, b)
+        for r in records:
+            ramp2 = r["variant"] == "ramp" and r["stage"] == 2
+            r.update(best_epoch=3, alpha=1.0 if ramp2 else None, predicted_voxels=100 + i)
+        prior_ledger.add(ledger, bench_prior.PROTOCOL, i, 0, records, CODE)
+    lines = bench_prior.markdown(ledger["pairs"])
+    assert sum(line.startswith("| 1 | 0 |") for line in lines) == 4  # the 4 runs of pair (1, 0)
+    assert "| 0 | 0 | ramp | 2 | 3 (1) | 0.000 | 40.0 | 6.00 | 0.200 | 100 |" in lines
+    assert "| 0 | 0 | alpha0 | 3 | 3 | 0.100 | 40.0 | 6.00 | 0.300 | 100 |" in lines
+    diff = np.mean(np.subtract(ramp, alpha0))
+    row = next(line for line in lines if line.startswith("| 3 | dice |"))
+    assert row.startswith(f"| 3 | dice | {diff:+.3f} | n/a | ")  # 3 pairs: no interval
+    sd = np.std(ramp, ddof=1)
+    assert f"| 3 | ramp | {np.mean(ramp):.3f} ± {sd:.3f} (n=3) |" in "\n".join(lines)
+    cells = [c.strip() for c in row.split("|")]
+    p = stats.wilcoxon(np.subtract(ramp, alpha0)).pvalue  # 0.5: signs + - + of ranks 3, 1, 2
+    assert (cells[5], cells[6]) == (f"{p:.2g}", "3")  # Wilcoxon p over the pairs, n pairs

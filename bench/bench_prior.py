@@ -22,8 +22,8 @@ Each finished pair (both arms' Stage II and III trained and scored) goes into th
 (--ledger, default bench/prior_chain.json, kept in the repository; bench/prior_ledger.py) with
 the protocol's SHA-256 and the git commit that trained it, and the report pools every pair of the
 current protocol in the ledger — so a run spread over several sessions adds up to one result. A
-pair already in the ledger is not trained again (--rerun to redo it — say in a fresh --out — print
-every value that differs from its entry, and replace the entry).
+pair already in the ledger is not trained again (--rerun, into a fresh --out, trains it again,
+prints every value that differs from its entry and replaces the entry).
 Re-running the command continues: a complete stage is skipped, an interrupted one resumed from
 its .last.pt, and one run under a shorter demo budget is extended to the current one by resuming
 it; OUT/prior.json holds this invocation's records.
@@ -172,6 +172,10 @@ def main() -> None:
         else:
             ledger_report(ledger, sha, ledger_path)
         return
+    if a.rerun and (kept := [d for d in pair_dirs(out, a.seeds, a.folds) if d.exists()]):
+        p.error(  # a rerun that reused these checkpoints would trivially "reproduce" them
+            f"--rerun trains again from scratch, but {kept[0]} exists; give a fresh --out"
+        )
     data = out / "data"
     if not data.is_dir():
         write_phantom_dataset(data, seed=PROTOCOL["data_seed"], **DEMO_DATA)
@@ -182,7 +186,7 @@ def main() -> None:
             if done and not a.rerun:
                 print(f"seed {seed} fold {fold}: in the ledger (commit {done['commit']}), skipped")
                 continue
-            runs = run_pair(out / "runs" / f"seed{seed}_fold{fold}", data, seed, fold)
+            runs = run_pair(pair_dirs(out, [seed], [fold])[0], data, seed, fold)
             results += runs
             (out / "prior.json").write_text(json.dumps(results, indent=1))
             code = prior_ledger.code_state(ROOT, exclude=ledger_path)
@@ -199,6 +203,11 @@ def main() -> None:
             prior_ledger.save(ledger_path, ledger)
     ledger_report(ledger, sha, ledger_path)
     print(f"total wall time: {(time.perf_counter() - t_all) / 60:.1f} min")
+
+
+def pair_dirs(out: Path, seeds: list[int], folds: list[int]) -> list[Path]:
+    """The run folders of the seed x fold pairs under OUT."""
+    return [out / "runs" / f"seed{seed}_fold{fold}" for seed in seeds for fold in folds]
 
 
 def run_pair(pair: Path, data: Path, seed: int, fold: int) -> list[dict]:
@@ -247,16 +256,22 @@ def ledger_report(ledger: dict, sha: str, path: Path) -> None:
     report(results, f"{len(pairs)} seed x fold pairs {[(e['seed'], e['fold']) for e in pairs]}")
 
 
+def arm_values(results: list[dict], stage: int, variant: str, key: str) -> np.ndarray:
+    """One arm's defined values of `key` at `stage` over the pairs (NaN: nothing predicted)."""
+    v = np.array(
+        [r[key] for r in results if r["stage"] == stage and r["variant"] == variant], dtype=float
+    )
+    return v[~np.isnan(v)]
+
+
 def report(results: list[dict], what: str) -> None:
     """Mean +- std of each arm and stage, then the paired differences."""
     print(f"\nmean +- std over {what}:")
     for stage in (2, 3):
         for variant in VARIANTS:
-            rs = [r for r in results if r["stage"] == stage and r["variant"] == variant]
             cells = []
             for key in ("dice", "hd", "asd", "outside_wall"):
-                v = np.array([r[key] for r in rs], dtype=float)
-                v = v[~np.isnan(v)]
+                v = arm_values(results, stage, variant, key)
                 cells.append(
                     f"{key} {v.mean():.3f} +- {v.std(ddof=1) if v.size > 1 else math.nan:.3f}"
                     f" (n={v.size})"
@@ -313,11 +328,9 @@ def markdown(pairs: list[dict]) -> list[str]:
     out.append("|---|---|---|---|---|---|")
     for stage in (2, 3):
         for variant in VARIANTS:
-            rs = [r for r in results if r["stage"] == stage and r["variant"] == variant]
             cells = []
             for key, digits in (("dice", 3), ("hd", 1), ("asd", 2), ("outside_wall", 3)):
-                v = np.array([r[key] for r in rs], dtype=float)
-                v = v[~np.isnan(v)]
+                v = arm_values(results, stage, variant, key)
                 sd = f"{v.std(ddof=1):.{digits}f}" if v.size > 1 else "n/a"
                 cells.append(f"{v.mean():.{digits}f} ± {sd} (n={v.size})" if v.size else "-")
             out.append(f"| {stage} | {variant} | " + " | ".join(cells) + " |")

@@ -167,3 +167,13 @@ def test_markdown_tables_hold_each_run_and_the_paired_means():
     cells = [c.strip() for c in row.split("|")]
     p = stats.wilcoxon(np.subtract(ramp, alpha0)).pvalue  # 0.5: signs + - + of ranks 3, 1, 2
     assert (cells[5], cells[6]) == (f"{p:.2g}", "3")  # Wilcoxon p over the pairs, n pairs
+
+
+def test_rerun_refuses_a_run_folder_whose_checkpoints_it_would_reuse(tmp_path, monkeypatch, capsys):
+    (tmp_path / "runs" / "seed1_fold0").mkdir(parents=True)
+    argv = ["bench_prior.py", "--out", str(tmp_path), "--seeds", "1", "--folds", "0", "--rerun"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--ledger", str(tmp_path / "ledger.json")])
+    with pytest.raises(SystemExit):
+        bench_prior.main()
+    assert "seed1_fold0 exists; give a fresh --out" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()  # refused before any phantom was written

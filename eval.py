@@ -28,11 +28,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from lascar_ref.config import PRESETS, add_progress_options
+from lascar_ref.cli import add_progress_options
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.evaluation.evaluate import init_chain, stored_or_evaluated
 from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
 from lascar_ref.evaluation.tables import table2
+from lascar_ref.presets import PRESETS
 from lascar_ref.stage_table import STAGES
 
 

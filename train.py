@@ -28,11 +28,14 @@ import warnings
 from pathlib import Path
 
 from lascar_ref.checkpoint import load_checkpoint
-from lascar_ref.config import PRESETS, add_arguments, make_config, option_group
+from lascar_ref.cli import add_arguments, option_group
+from lascar_ref.config import make_config
 from lascar_ref.data.splits import read_splits
 from lascar_ref.errors import CheckpointError, DataError, TrainingError
+from lascar_ref.presets import PRESETS
 from lascar_ref.recipe_table import RECIPES
 from lascar_ref.runtime import distributed
+from lascar_ref.stage_table import STAGES
 from lascar_ref.training.fit import fit
 from lascar_ref.training.recipes import resume_config, run_chain, run_folds
 
@@ -45,7 +48,7 @@ def parse(argv=None) -> argparse.Namespace:
     what = run.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "--stage",
-        choices=["1", "2", "3", "all"],
+        choices=[*map(str, STAGES), "all"],
         help="the stage to train, or all: I -> II -> III into --out (paper §3.2)",
     )
     what.add_argument(

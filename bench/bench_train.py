@@ -21,10 +21,10 @@ from timing import best_of, ratio_text
 
 from lascar_ref.augment import augment, foreground_indices
 from lascar_ref.config import make_config
-from lascar_ref.runtime.device import resolve_amp
+from lascar_ref.runtime.device import autocast_for, resolve_amp
 from lascar_ref.runtime.speed import apply_speed_options
-from lascar_ref.stage_table import STAGES, LossWeights, build_model, param_groups
-from lascar_ref.training.step import train_step
+from lascar_ref.stage_table import STAGES, build_model, param_groups
+from lascar_ref.training.fit import train_step
 
 SIZES = {"demo": dict(preset="demo"), "paper": dict(preset="paper")}
 
@@ -38,7 +38,8 @@ def bench(name: str, device: torch.device, steps: int, options: str = "none") ->
     optimizer = torch.optim.AdamW(
         param_groups(model, spec, ["E", "D_LA"], cfg.lr, cfg.pretrained_lr_scale), lr=cfg.lr
     )
-    weights = LossWeights(cfg.lam, cfg.beta_la, cfg.beta_scar, 0.5)
+    weights = {"lam": cfg.lam, "alpha_t": 0.5, "beta_la": cfg.beta_la, "beta_scar": cfg.beta_scar}
+    autocast = autocast_for(device, amp)
     scaler = torch.amp.GradScaler(device.type, enabled=False)
     g = torch.Generator().manual_seed(0)
     image = torch.randn(1, 1, *cfg.size, device=device)
@@ -48,7 +49,9 @@ def bench(name: str, device: torch.device, steps: int, options: str = "none") ->
 
     def ours():
         out = augment(image, labels, cfg.patch, cfg.spacing_mm, g, fg_indices=fg)
-        train_step(model, out["image"], out["labels"], optimizer, scaler, spec.loss, weights, amp)
+        train_step(
+            model, out["image"], out["labels"], optimizer, scaler, spec.loss, weights, autocast
+        )
 
     from monai.networks.nets import SwinUNETR as MonaiSwinUNETR
 

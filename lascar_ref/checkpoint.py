@@ -1,21 +1,13 @@
 """Checkpoints: atomic writes, safe and checked loads — docs/design.md §2, §8.
 
-A checkpoint is a dict of tensors and primitives only:
-  {"format", "stage", "arch", "epoch", "complete", "loaded_groups", "init_sha256",
-   "split_sha256", "model",
-   "optimizer", "scaler", "early_stopping", "alpha_t", "rng", "rng_by_rank", "config", "metrics"}
-("init_sha256": SHA-256 of the --init file the stage started from, None without one; absent in
-older files. evaluation/evaluate.init_chain follows Table 2's chain by it. "split_sha256": the
-SHA-256 of the fold assignment it trained on, data/splits.py; --resume refuses another; absent in
-older files.)
-("rng_by_rank": every torchrun rank's random streams, [rng] in one process; see
-runtime/distributed.py.)
+A checkpoint is a dict of tensors and primitives only, whose keys are defined once, by
+checkpoint_record.CheckpointRecord (its `describe()` lists them with their use and type).
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash
 never leaves a half-written file in place of a good one and two writers never share a temporary.
 `load_checkpoint` uses torch.load(weights_only=True) (a pickle that would run code is refused),
-then checks the schema of its use (weights, eval or resume: every key read, with its type) and
-the stage, raising CheckpointError (errors.py) naming the file. The training state itself is built
-and restored by training/state.py.
+then checks the schema of its use (weights, eval or resume: every key read, with its type and
+nested keys, derived from the record) and the stage, raising CheckpointError (errors.py) naming
+the file. The record is built by training/setup.py and restored by training/state.py.
 Tests: tests/test_train_checkpoint.py, tests/test_train_resume.py
 """
 
@@ -31,26 +23,16 @@ from pathlib import Path
 
 import torch
 
+from .checkpoint_record import FORMAT, USES, CheckpointRecord, schema
 from .errors import CheckpointError
 
-FORMAT = "lascar_ref/1"
-WEIGHTS_SCHEMA = {"stage": int, "arch": dict, "model": dict}  # --init
-EVAL_SCHEMA = {**WEIGHTS_SCHEMA, "config": dict}  # eval.py: weights and the run's configuration
-RESUME_SCHEMA = {  # --resume; "complete" and "loaded_groups" are optional (older files)
-    **EVAL_SCHEMA,
-    "epoch": int,
-    "optimizer": dict,
-    "scaler": dict,
-    "early_stopping": dict,
-    "alpha_t": float,
-    "rng": dict,
-    "metrics": dict,
-}
-SCHEMAS = {"weights": WEIGHTS_SCHEMA, "eval": EVAL_SCHEMA, "resume": RESUME_SCHEMA}
+SCHEMAS = {use: schema(use) for use in USES}  # "weights" (--init), "eval", "resume"
 
 
-def save_checkpoint(state: dict, path: str | Path) -> None:
-    """Atomically write `state` to `path` (unique temporary file, then os.replace)."""
+def save_checkpoint(state: CheckpointRecord | dict, path: str | Path) -> None:
+    """Atomically write `state` (a record, or a dict of its keys) to `path` (unique temporary
+    file, then os.replace)."""
+    state = state.as_dict() if isinstance(state, CheckpointRecord) else state
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -64,27 +46,22 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
 
 
 def check_schema(state: dict, path: Path, schema: dict) -> None:
-    """Every key of `schema` present with its type, and the nested fields that are read complete."""
+    """Every key of `schema` (key -> (type, nested keys), SCHEMAS) present with its type, and the
+    nested keys that are read complete."""
     missing = [k for k in schema if k not in state]
     if missing:
         raise CheckpointError(
             f"{path}: lascar_ref checkpoint without {missing} (damaged or hand-made?)"
         )
     wrong = [
-        f"{k} ({type(state[k]).__name__}, expected {schema[k].__name__})"
-        for k in schema
-        if not isinstance(state[k], schema[k])
-        and not (schema[k] is float and isinstance(state[k], int))
+        f"{k} ({type(state[k]).__name__}, expected {kind.__name__})"
+        for k, (kind, _) in schema.items()
+        if not isinstance(state[k], kind) and not (kind is float and isinstance(state[k], int))
     ]
     if wrong:
         raise CheckpointError(f"{path}: wrong types in checkpoint: {', '.join(wrong)}")
-    nested = (
-        ("arch", ("model", "feature_size")),
-        ("early_stopping", ("best", "best_epoch", "bad_epochs")),
-        ("rng", ("torch_cpu", "sampler", "augment")),
-    )
-    for key, fields in nested:
-        lost = [f for f in fields if key in schema and f not in state[key]]
+    for key, (_, nested) in schema.items():
+        lost = [f for f in nested if f not in state[key]]
         if lost:
             raise CheckpointError(f"{path}: checkpoint field {key!r} lacks {lost}")
 

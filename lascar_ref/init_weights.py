@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import WEIGHTS_SCHEMA, check_schema, file_sha256, is_checkpoint, safe_load
+from .checkpoint import SCHEMAS, check_schema, file_sha256, is_checkpoint, safe_load
 from .errors import CheckpointError
 from .models.monai_keys import (
     from_monai_state_dict,
@@ -30,7 +30,7 @@ from .models.monai_keys import (
     strip_module_prefix,
 )
 from .models.transfer import TransferReport, transfer_weights
-from .stage_table import StageSpec
+from .stage_table import ONE_DECODER, STAGES, StageSpec
 
 
 @dataclass
@@ -51,7 +51,7 @@ def read_weights(path: str | Path) -> WeightsFile:
     path = Path(path)
     obj = safe_load(path)
     if is_checkpoint(obj):
-        check_schema(obj, path, WEIGHTS_SCHEMA)
+        check_schema(obj, path, SCHEMAS["weights"])
         return WeightsFile(
             "lascar", path, obj, obj["arch"]["feature_size"], obj["stage"], file_sha256(path)
         )
@@ -69,20 +69,34 @@ def read_weights(path: str | Path) -> WeightsFile:
     return WeightsFile(kind, path, flat, int(flat[key].shape[0]), sha256=file_sha256(path))
 
 
+def transfer_stage(
+    src_state: dict, src_stage: int, model: torch.nn.Module, spec: StageSpec, source: str
+) -> TransferReport:
+    """A Stage `src_stage` state dict into a model of `spec` (models/transfer.py), if the stage
+    table lets that stage initialise this one (`init_from`); ValueError naming `source` otherwise
+    (and for a group that does not match the architecture)."""
+    if src_stage not in spec.init_from:
+        raise ValueError(
+            f"{source}: a Stage {spec.number} model can only be initialised from "
+            f"Stage {' or '.join(map(str, spec.init_from)) or '- (random init)'}, "
+            f"but this checkpoint is from Stage {src_stage}"
+        )
+    src = STAGES[src_stage]
+    return transfer_weights(src_state, src.groups, model, spec.groups, spec.missing_decoder, source)
+
+
 def apply_weights(
     src: WeightsFile, model: torch.nn.Module, spec: StageSpec
 ) -> tuple[list[str], str]:
     """Load `src` into a stage model; returns (groups loaded for protection, a report line)."""
     if src.kind == "lascar":
-        report = transfer_weights(
-            src.state["model"], src.stage, model, spec.number, source=str(src.path)
-        )
+        report = transfer_stage(src.state["model"], src.stage, model, spec, str(src.path))
         return report.loaded_groups(), f"{src.path} (Stage {src.stage}): {report}"
     if src.kind == "monai":
         single = from_monai_state_dict(src.state, source=str(src.path)).state_dict()
-        decoder = "D_LA" if "D_LA" in spec.groups else "D_scar"  # Stages I, II: D_LA; III: D_scar
+        decoder = spec.monai_decoder  # the group MONAI's one decoder becomes (stage table)
         report = TransferReport(new=[g for g in spec.groups if g not in ("E", decoder)])
-        for group, prefix in (("E", "encoder"), (decoder, "decoder")):
+        for group, prefix in (("E", ONE_DECODER["E"]), (decoder, ONE_DECODER["decoder"])):
             part = {
                 k[len(prefix) + 1 :]: v for k, v in single.items() if k.startswith(prefix + ".")
             }

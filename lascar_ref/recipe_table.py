@@ -16,18 +16,18 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Step:
+class ChainLink:
     """Train `stage`, initialised from the best checkpoint of `init_stage` (None: random)."""
 
     stage: int
     init_stage: int | None
 
 
-RECIPES: dict[str, tuple[Step, ...]] = {
-    "full": (Step(1, None), Step(2, 1), Step(3, 2)),
-    "B1": (Step(3, None),),
-    "B2": (Step(1, None), Step(3, 1)),
-    "B3": (Step(2, None),),
-    "B4": (Step(2, None), Step(3, 2)),
+RECIPES: dict[str, tuple[ChainLink, ...]] = {
+    "full": (ChainLink(1, None), ChainLink(2, 1), ChainLink(3, 2)),
+    "B1": (ChainLink(3, None),),
+    "B2": (ChainLink(1, None), ChainLink(3, 1)),
+    "B3": (ChainLink(2, None),),
+    "B4": (ChainLink(2, None), ChainLink(3, 2)),
 }
 MANIFEST = "recipe.json"  # written into a recipe's --out; eval.py --summary finds runs by it

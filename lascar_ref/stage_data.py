@@ -39,6 +39,7 @@ from .data.groups import Groups, assign_by_group, group_scans
 from .data.splits import check_split, read_splits, split_sha256
 from .errors import DataError
 from .labels import channel, stack_labels
+from .stage_table import STAGE_TASKS, STAGES, StageSpec
 
 
 @dataclass
@@ -95,14 +96,16 @@ def open_data(cfg: TrainConfig) -> Dataset:
     return open_dataset(root, cfg.labels)
 
 
-def require_task(ds: Dataset, stage: int) -> int:
-    """The task `stage` trains on; DataError naming what the dataset supports when none."""
-    task = ds.stage_task(stage)
+def require_task(ds: Dataset, spec: StageSpec) -> int:
+    """The task the stage trains on (the first of spec.trains_on the dataset has); DataError
+    naming what the dataset supports when none."""
+    task = ds.first_task(spec.trains_on)
     if task is None:
-        need = "LA labels" if stage == 1 else "LA + scar labels (Task 1)"
+        supported = ds.supported_stages(STAGE_TASKS)
         raise DataError(
-            f"{ds.root}: Stage {stage} trains on {need}, but the dataset ({ds.layout}) has none; "
-            f"stages it supports: {', '.join(map(str, ds.supported_stages())) or 'none'}"
+            f"{ds.root}: Stage {spec.number} trains on {spec.needs()}, but the dataset "
+            f"({ds.layout}) has none; stages it supports: "
+            f"{', '.join(map(str, supported)) or 'none'}"
         )
     return task
 
@@ -171,11 +174,11 @@ def fold_split(cfg: TrainConfig, say=print) -> FoldSplit:
 def fold_cases(
     cfg: TrainConfig, task: int | None = None, stage: int | None = None, say=print
 ) -> tuple[list[Preprocessed], list[Preprocessed]]:
-    """(training, validation) preprocessed cases for cfg.fold: of `task`, or of the task
-    `stage` trains on (Stage I: task 2 if the dataset has it, else task 1's LA)."""
+    """(training, validation) preprocessed cases for cfg.fold: of `task`, or of the task `stage`
+    trains on (the stage table: Stage I on task 2 if the dataset has it, else task 1's LA)."""
     fs = fold_split(cfg, say)
     if task is None:
-        task = require_task(fs.dataset, cfg.stage if stage is None else stage)
+        task = require_task(fs.dataset, STAGES[cfg.stage if stage is None else stage])
     elif not fs.dataset.has_task(task):
         raise DataError(f"{fs.dataset.root}: the dataset has no task {task} cases")
     return fs.cases(task, cfg.fold)

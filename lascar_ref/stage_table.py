@@ -1,7 +1,10 @@
 """The three stages as one table — paper §3.2 (Stages I, II, III), §4.2; docs/design.md §2.
 
-Everything that differs between stages is a field of `StageSpec`, and `STAGES` holds one record
-per stage; the rest of the code reads this table and never branches on the stage number.
+Every fact that differs between stages is a field of `StageSpec`, and `STAGES` holds one record
+per stage: its model and module groups (the prefixes of E, D_LA, D_scar), the tasks it trains
+on, its loss and the loss weights that loss takes, which earlier stages may initialise it, how a
+decoder missing from the source is initialised, and what is protected. The rest of the code reads
+this table and never compares a stage number (tests/test_stage_table.py checks the source).
 
   Stage I   E + D_LA            Task 2   L^(I)   (Eq. 3)               early stop on LA Dice
   Stage II  E + D_LA + D_scar   Task 1   L^(II)  (Eq. 5, L_scar Eq. 8)  early stop on scar Dice
@@ -11,59 +14,33 @@ Protection of earlier-stage knowledge applies only to module groups loaded by --
 (docs/design.md §2): in Stage II, loaded E and D_LA train at lr x 0.1 ("updated cautiously");
 in Stage III, a loaded E has its early part frozen (patch embedding, Swin stages 1-2, skip
 blocks 0-2). Random groups train at the base lr and nothing random is frozen (B1, B3, B4).
+Stage I -> III (baseline B2) initialises D_scar from D_LA (`missing_decoder`).
 Deviation (values the paper leaves open): the factor 0.1 for "updated cautiously"; the frozen
 prefixes for the "early encoder"; protection only of what was loaded (the paper's baselines
-without pretraining have nothing to protect).
-Tests: tests/test_stage_table.py, tests/test_stage_protection.py
+without pretraining have nothing to protect); Stage I on the LA of the Task 1 cases when a
+dataset has no Task 2.
+Tests: tests/test_stage_table.py, tests/test_stage_protection.py, tests/test_model_transfer.py
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 
-from .labels import split_labels
-from .losses import alpha_schedule, stage1_loss, stage2_loss, stage3_loss
+from .losses import stage1_loss, stage2_loss, stage3_loss
 from .models import DualSwinUNETR, SwinUNETR
-from .models.transfer import GROUPS
 
 Terms = dict[str, torch.Tensor]  # "loss" plus every term of the stage's equation, float32 scalars
 
-
-@dataclass(frozen=True)
-class LossWeights:
-    """The scalars of one epoch's stage loss: lam (Eq. 1), beta_la / beta_scar (Eq. 5),
-    alpha_t (Eq. 7, 0 outside Stage II)."""
-
-    lam: float
-    beta_la: float
-    beta_scar: float
-    alpha_t: float
-
-
-def loss_stage1(logit_la: torch.Tensor, labels: torch.Tensor, w: LossWeights) -> Terms:
-    """Eq. 3 on the LA channel. logit_la (B, 1, X, Y, Z); labels (B, 3, X, Y, Z) (labels.py)."""
-    return stage1_loss(logit_la, split_labels(labels).la, w.lam)
-
-
-def loss_stage2(
-    outputs: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor, w: LossWeights
-) -> Terms:
-    """Eq. 5 with the wall-weighted scar term of Eq. 7-8 (W = 1 + alpha_t * M_wall).
-    outputs: (logit_la, logit_scar), each (B, 1, X, Y, Z); labels (B, 3, X, Y, Z)."""
-    logit_la, logit_scar = outputs
-    y = split_labels(labels)
-    return stage2_loss(
-        logit_la, logit_scar, y.la, y.scar, y.wall, w.alpha_t, w.beta_la, w.beta_scar, w.lam
-    )
-
-
-def loss_stage3(logit_scar: torch.Tensor, labels: torch.Tensor, w: LossWeights) -> Terms:
-    """Eq. 9 on the scar channel. logit_scar (B, 1, X, Y, Z); labels (B, 3, X, Y, Z)."""
-    return stage3_loss(logit_scar, split_labels(labels).scar, w.lam)
+# Module prefixes of the one-decoder SwinUNETR (Stages I, III and MONAI's model) and of Eq. 4's
+# two-decoder model; a group's structure is the one its decoder segments.
+ONE_DECODER = {"E": "encoder", "decoder": "decoder"}
+TWO_DECODERS = {"E": "encoder", "D_LA": "decoder_la", "D_scar": "decoder_scar"}
+STRUCTURE = {"D_LA": "la", "D_scar": "scar"}  # decoder group -> the structure it segments
+TASK_LABELS = {1: "LA + scar labels (Task 1)", 2: "LA labels (Task 2)"}
 
 
 @dataclass(frozen=True)
@@ -73,14 +50,27 @@ class StageSpec:
     number: int
     roman: str
     model: type[nn.Module]  # SwinUNETR (one decoder) or DualSwinUNETR (Eq. 4)
-    task: int  # LAScarQS task of its data: 2 (LA) or 1 (LA + scar)
+    trains_on: tuple[int, ...]  # LAScarQS tasks it can train on, preferred first (data/dataset.py)
     target: str  # early-stopping structure and label-guided sampling target ("la" / "scar")
     outputs: tuple[str, ...]  # structures of the output channels, in order
     groups: dict[str, str]  # module group (E, D_LA, D_scar) -> module prefix in `model`
-    slow_if_loaded: tuple[str, ...]  # groups at lr x pretrained_lr_scale when loaded by --init
-    frozen_if_loaded: dict[str, tuple[str, ...]]  # group -> module prefixes frozen when loaded
-    loss: Callable[..., Terms]  # (outputs, labels (B, 3, X, Y, Z), LossWeights) -> terms
-    uses_alpha: bool  # whether alpha(t) of Eq. 7 ramps in this stage
+    loss: Callable[..., Terms]  # (outputs, labels (B, 3, X, Y, Z), **loss weights) -> terms
+    loss_weights: tuple[str, ...]  # the config fields the loss takes as keywords
+    wall_prior: bool  # whether alpha(t) of Eq. 7 ramps in this stage
+    init_from: tuple[int, ...]  # stages whose checkpoint may initialise it (--init)
+    missing_decoder: dict[str, str] = field(default_factory=dict)  # group <- source group
+    monai_decoder: str = "D_LA"  # the group a MONAI SwinUNETR's one decoder initialises
+    slow_if_loaded: tuple[str, ...] = ()  # groups at lr x pretrained_lr_scale when loaded
+    frozen_if_loaded: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> frozen
+
+    @property
+    def decoders(self) -> dict[str, str]:
+        """Structure ("la", "scar") -> module prefix of its decoder in `model`."""
+        return {STRUCTURE[g]: p for g, p in self.groups.items() if g in STRUCTURE}
+
+    def needs(self) -> str:
+        """What its data must hold, for errors: "LA labels (Task 2)"."""
+        return " or ".join(TASK_LABELS[t] for t in self.trains_on)
 
 
 STAGES: dict[int, StageSpec] = {
@@ -88,37 +78,43 @@ STAGES: dict[int, StageSpec] = {
         1,
         "I",
         SwinUNETR,
-        task=2,
+        trains_on=(2, 1),
         target="la",
         outputs=("la",),
-        groups=GROUPS[1],
-        slow_if_loaded=(),
-        frozen_if_loaded={},
-        loss=loss_stage1,
-        uses_alpha=False,
+        groups={"E": ONE_DECODER["E"], "D_LA": ONE_DECODER["decoder"]},
+        loss=stage1_loss,
+        loss_weights=("lam",),
+        wall_prior=False,
+        init_from=(),
     ),
     2: StageSpec(
         2,
         "II",
         DualSwinUNETR,
-        task=1,
+        trains_on=(1,),
         target="scar",
         outputs=("la", "scar"),
-        groups=GROUPS[2],
+        groups=TWO_DECODERS,
+        loss=stage2_loss,
+        loss_weights=("lam", "alpha_t", "beta_la", "beta_scar"),
+        wall_prior=True,
+        init_from=(1,),
         slow_if_loaded=("E", "D_LA"),
-        frozen_if_loaded={},
-        loss=loss_stage2,
-        uses_alpha=True,
     ),
     3: StageSpec(
         3,
         "III",
         SwinUNETR,
-        task=1,
+        trains_on=(1,),
         target="scar",
         outputs=("scar",),
-        groups=GROUPS[3],
-        slow_if_loaded=(),
+        groups={"E": ONE_DECODER["E"], "D_scar": ONE_DECODER["decoder"]},
+        loss=stage3_loss,
+        loss_weights=("lam",),
+        wall_prior=False,
+        init_from=(1, 2),
+        missing_decoder={"D_scar": "D_LA"},  # baseline B2: Stage I -> III
+        monai_decoder="D_scar",
         frozen_if_loaded={
             "E": (
                 "encoder.swin.patch_embed",
@@ -129,10 +125,9 @@ STAGES: dict[int, StageSpec] = {
                 "encoder.skip2",
             )
         },
-        loss=loss_stage3,
-        uses_alpha=False,
     ),
 }
+STAGE_TASKS = {n: spec.trains_on for n, spec in STAGES.items()}  # for data/dataset.py
 
 
 def build_model(spec: StageSpec, feature_size: int, use_checkpoint: bool = False) -> nn.Module:
@@ -170,12 +165,7 @@ def selection_start(spec: StageSpec, select_from: int, ramp_epochs: int) -> int:
     §2); 0 in the other stages."""
     if select_from >= 0:
         return select_from
-    return max(ramp_epochs, 0) if spec.uses_alpha else 0
-
-
-def alpha_t(spec: StageSpec, epoch: int, alpha_max: float, ramp_epochs: int) -> float:
-    """Eq. 7 alpha(t) of this epoch; 0 in stages without the wall prior."""
-    return alpha_schedule(epoch, alpha_max, ramp_epochs) if spec.uses_alpha else 0.0
+    return max(ramp_epochs, 0) if spec.wall_prior else 0
 
 
 def predict_logits(model: nn.Module, spec: StageSpec) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -102,14 +102,18 @@ def tiny_batch():
 
 
 def one_step(model, spec, optimizer, weights, **kw):
-    """One train_step of the stage's loss on tiny_batch(), without a GradScaler."""
+    """One train_step of the stage's loss on tiny_batch(), without a GradScaler; `weights` holds
+    every loss weight (lam, alpha_t, beta_la, beta_scar), the stage's loss takes its own."""
     import torch
 
-    from lascar_ref.training.step import train_step
+    from lascar_ref.runtime.device import autocast_for
+    from lascar_ref.training.fit import train_step
 
     image, labels = tiny_batch()
     scaler = torch.amp.GradScaler("cpu", enabled=False)
-    return train_step(model, image, labels, optimizer, scaler, spec.loss, weights, None, **kw)
+    off = autocast_for(torch.device("cpu"), None)
+    mine = {k: weights[k] for k in spec.loss_weights}
+    return train_step(model, image, labels, optimizer, scaler, spec.loss, mine, off, **kw)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import load_script, opts, train_cli
 
-from lascar_ref.config import GROUPS, TrainConfig, make_config
+from lascar_ref.config import HELP_GROUPS, TrainConfig, make_config
 from lascar_ref.data import PreprocessConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def test_cli_help_is_grouped_and_says_what_then_source():
         env={"COLUMNS": "200", "PATH": ""},
     ).stdout
     titles = [line[:-1] for line in out.splitlines() if line and not line[0].isspace()]
-    assert titles[-len(GROUPS) :] == list(GROUPS)  # every group, titled, in order
+    assert titles[-len(HELP_GROUPS) :] == list(HELP_GROUPS)  # every group, titled, in order
     flat = " ".join(out.split())  # one line per option whatever the wrapping
     assert "--patience PATIENCE early-stopping patience in epochs (paper §4.2; default: 30)" in flat
     assert "--beta-scar BETA_SCAR weight of L_scar (Eq. 5; default: 0.7)" in flat

@@ -13,13 +13,14 @@ from conftest import load_script, opts, train_cli
 
 from lascar_ref.data import list_cases, load_case, write_phantom_dataset
 from lascar_ref.data.dataset import open_dataset
+from lascar_ref.data.input_checks import check_dataset, read_structure
 from lascar_ref.data.label_map import LabelMap, from_dataset_json, parse_labels, structures_of
 from lascar_ref.data.phantom_layouts import write_layout_phantoms
-from lascar_ref.data.validate import check_dataset, read_structure
 from lascar_ref.errors import DataError
 from lascar_ref.evaluation.metrics import scar_burden
 from lascar_ref.inference.inputs import find_scans
 from lascar_ref.losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM, wall_mask
+from lascar_ref.stage_table import STAGE_TASKS
 
 SHAPE, SPACING = (48, 48, 16), (2.5, 2.5, 5.0)
 
@@ -76,7 +77,7 @@ def reference(tmp_path_factory):
 def test_layout_phantoms_read_back_exactly(tmp_path, reference, form):
     root = write_layout_phantoms(tmp_path / form, form, 3, SHAPE, SPACING, seed=0)
     ds = open_dataset(root)
-    assert ds.layout == form and ds.supported_stages() == [1, 2, 3] and not ds.ignored
+    assert ds.layout == form and ds.supported_stages(STAGE_TASKS) == [1, 2, 3] and not ds.ignored
     assert ds.labels.la == (1, 3) and ds.labels.scar == (2, 3)  # from dataset.json's names
     values = set()
     for case, ref in zip(ds.cases[1], list_cases(reference, 1), strict=True):
@@ -95,7 +96,7 @@ def test_layout_phantoms_read_back_exactly(tmp_path, reference, form):
 def test_labels_option_overrides_dataset_json(tmp_path):
     root = write_layout_phantoms(tmp_path / "m", "msd", 2, SHAPE, SPACING, seed=0)
     ds = open_dataset(root, "la=1,2,3")  # scar named LA: an LA-only dataset (Stage I)
-    assert ds.supported_stages() == [1] and ds.cases[2][0].scar is None
+    assert ds.supported_stages(STAGE_TASKS) == [1] and ds.cases[2][0].scar is None
     with pytest.raises(DataError, match="label values 3 are not named"):
         load_case(open_dataset(root, "la=1,scar=2").cases[1][0])
 

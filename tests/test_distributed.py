@@ -22,10 +22,10 @@ from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.runtime.distributed import World, augment_seed, shard_batches
 from lascar_ref.stage_data import fold_cases, to_device
-from lascar_ref.stage_table import STAGES, LossWeights
+from lascar_ref.stage_table import STAGES
+from lascar_ref.training.fit import epoch_order, loss_weights, train_step
 from lascar_ref.training.setup import setup_run
-from lascar_ref.training.step import epoch_order, train_step
-from lascar_ref.training.validate import validate
+from lascar_ref.training.validation import validate
 
 pytestmark = pytest.mark.slow  # starts torchrun processes
 
@@ -100,7 +100,7 @@ def one_process_epoch(run, cases, cfg, rng_by_rank: list[dict]) -> None:
     order = epoch_order(len(cases), STEPS, sampler)
     shares = [shard_batches(order, 1, World(r, len(augs))) for r in range(len(augs))]
     assert sorted(torch.cat(shares).tolist()) == sorted(order.tolist())  # nothing dropped
-    weights = LossWeights(cfg.lam, cfg.beta_la, cfg.beta_scar, 0.0)
+    weights = loss_weights(spec, cfg, 0)
     for step in range(len(shares[0])):
         patches = []
         for r, share in enumerate(shares):
@@ -123,7 +123,7 @@ def one_process_epoch(run, cases, cfg, rng_by_rank: list[dict]) -> None:
             run.scaler,
             spec.loss,
             weights,
-            None,
+            run.autocast,
         )
         assert finite
 
@@ -160,7 +160,7 @@ def test_two_processes_equal_one_process_with_batch_two(ddp_runs):
     cfg = make_config(stage=1, out=str(runs["one"]), steps_per_epoch=STEPS, lr=LR, **tiny)
     train_pre, _ = fold_cases(cfg, 2, 1, say=quiet)
     cases = [to_device(p, "la", torch.device("cpu")) for p in train_pre]
-    run, _ = setup_run(cfg, STAGES[1], torch.device("cpu"), None, None, None, quiet)
+    run, _ = setup_run(cfg, STAGES[1], torch.device("cpu"), say=quiet)
     start = {k: v.clone() for k, v in run.model.state_dict().items()}
     one_process_epoch(run, cases, cfg, first_rng(cfg))
     for epoch, ddp in ((0, state(runs["one"] / "stage1.last.pt")), (1, None)):
@@ -206,7 +206,7 @@ def test_only_rank_zero_writes_and_validation_is_gathered(ddp_runs):
     cfg = make_config(stage=1, out=str(out), steps_per_epoch=STEPS, lr=LR, **tiny)
     _, val_pre = fold_cases(cfg, 2, 1, say=quiet)
     assert len(val_pre) >= 2  # both ranks scored a case
-    run, _ = setup_run(cfg, STAGES[1], torch.device("cpu"), None, None, None, quiet)
+    run, _ = setup_run(cfg, STAGES[1], torch.device("cpu"), say=quiet)
     run.model.load_state_dict(state(out / "stage1.last.pt")["model"])
     single = validate(
         run.model,

@@ -1,4 +1,4 @@
-"""MONAI weights in and out (lascar_ref/init_weights.py, models/monai_keys.py, models/__main__.py;
+"""MONAI weights in and out (lascar_ref/init_weights.py, models/monai_keys.py, export.py;
 docs/design.md §10). Every MONAI file is built from MONAI itself; nothing is downloaded."""
 
 import pytest
@@ -6,9 +6,9 @@ import torch
 
 from lascar_ref.checkpoint import save_checkpoint
 from lascar_ref.errors import CheckpointError
+from lascar_ref.export import main as export_cli
 from lascar_ref.init_weights import apply_weights, read_weights
 from lascar_ref.models import SwinUNETR
-from lascar_ref.models.__main__ import main as models_cli
 from lascar_ref.models.monai_keys import to_monai_key
 from lascar_ref.stage_table import STAGES, build_model
 
@@ -35,16 +35,13 @@ def test_export_then_monai_loads_it_and_agrees(tmp_path, monai_model):
         },
         tmp_path / "stage2.pt",
     )
-    assert models_cli(["export", str(tmp_path / "stage2.pt"), str(tmp_path / "monai.pt")]) == 0
+    assert export_cli([str(tmp_path / "stage2.pt"), str(tmp_path / "monai.pt")]) == 0
     monai_model.load_state_dict(torch.load(tmp_path / "monai.pt", weights_only=True), strict=True)
     x = torch.randn(1, 1, 64, 64, 32, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert (monai_model(x) - ours(x)[1]).abs().max().item() < 1e-5
     assert (
-        models_cli(
-            ["export", str(tmp_path / "stage2.pt"), str(tmp_path / "la.pt"), "--decoder", "la"]
-        )
-        == 0
+        export_cli([str(tmp_path / "stage2.pt"), str(tmp_path / "la.pt"), "--decoder", "la"]) == 0
     )
     monai_model.load_state_dict(torch.load(tmp_path / "la.pt", weights_only=True), strict=True)
     with torch.no_grad():

@@ -75,13 +75,13 @@ def test_compile_equals_eager():
 @pytest.mark.parametrize("option", ["channels_last", "compile"])
 def test_training_runs_apply_the_options(tiny_train, tmp_path, option):
     cfg = make_config(stage=1, out=str(tmp_path), **{**tiny_train, option: True})
-    run, _ = setup_run(cfg, STAGES[1], torch.device("cpu"), None, None, None, lambda *a: None)
+    run, _ = setup_run(cfg, STAGES[1], torch.device("cpu"), say=lambda *a: None)
     if option == "channels_last":
         assert big_conv(run.model).is_contiguous(memory_format=MEMORY_FORMAT)
     else:
         assert run.model._compiled_call_impl is not None  # nn.Module.compile() was applied
     plain = make_config(stage=1, out=str(tmp_path), **tiny_train)
-    base, _ = setup_run(plain, STAGES[1], torch.device("cpu"), None, None, None, lambda *a: None)
+    base, _ = setup_run(plain, STAGES[1], torch.device("cpu"), say=lambda *a: None)
     assert all(
         torch.equal(v, base.model.state_dict()[k]) for k, v in run.model.state_dict().items()
     )

@@ -9,12 +9,12 @@ from conftest import one_step as conftest_step
 from lascar_ref.checkpoint import load_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.run_log import read_log
-from lascar_ref.stage_table import STAGES, LossWeights, build_model, freeze, param_groups
+from lascar_ref.stage_table import STAGES, build_model, freeze, param_groups
 from lascar_ref.training.fit import fit
 
 pytestmark = pytest.mark.slow  # trains stages
 
-W = LossWeights(0.5, 0.3, 0.7, 0.0)
+W = {"lam": 0.5, "beta_la": 0.3, "beta_scar": 0.7, "alpha_t": 0.0}
 
 
 def step_with_protection(model, spec, loaded, lr=1e-3):

@@ -9,6 +9,7 @@ import pytest
 from conftest import opts, train_cli
 
 from lascar_ref.data.__main__ import main as data_cli
+from lascar_ref.stage_table import STAGE_TASKS, STAGES
 
 
 @pytest.mark.slow  # trains or preprocesses through train.py
@@ -70,7 +71,9 @@ def test_check_reports_the_fold_matching(data, capsys):
 def test_without_la_only_cases_stage1_reads_the_la_of_task1(data):
     from lascar_ref.data.dataset import open_dataset
 
-    assert open_dataset(data).stage_task(1) == 2  # Task 2 when there is one (the paper)
+    assert (
+        open_dataset(data).first_task(STAGES[1].trains_on) == 2
+    )  # Task 2 when there is one (the paper)
     shutil.rmtree(data / "task2")
     ds = open_dataset(data)
-    assert ds.supported_stages() == [1, 2, 3] and ds.stage_task(1) == 1
+    assert ds.supported_stages(STAGE_TASKS) == [1, 2, 3] and ds.first_task(STAGES[1].trains_on) == 1

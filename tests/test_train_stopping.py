@@ -1,13 +1,14 @@
-"""When training stops (lascar_ref/training/stopping.py; paper §4.2; docs/design.md §2): early
-stopping on a hand-written sequence, the budget of non-finite steps, and Stage II selected only
-once alpha(t) of Eq. 7 is at its maximum."""
+"""When training stops (lascar_ref/training/stopping.py, fit.NonFiniteBudget; paper §4.2;
+docs/design.md §2): early stopping on a hand-written sequence, the budget of non-finite steps,
+and Stage II selected only once alpha(t) of Eq. 7 is at its maximum."""
 
 import torch
 
 from lascar_ref.config import make_config
-from lascar_ref.stage_table import STAGES, alpha_t, selection_start
+from lascar_ref.stage_table import STAGES, selection_start
+from lascar_ref.training.fit import NonFiniteBudget, loss_weights
 from lascar_ref.training.setup import early_stopping
-from lascar_ref.training.stopping import EarlyStopping, NonFiniteBudget
+from lascar_ref.training.stopping import EarlyStopping
 
 
 def test_early_stopping_stub_sequence():
@@ -53,8 +54,9 @@ def test_stage2_selection_starts_where_alpha_reaches_its_maximum():
             stopped = epoch
             break
     assert kept == [50] and stopped == 50 + 30  # 30 epochs without improvement after 50
-    assert alpha_t(STAGES[2], 50, cfg.alpha_max, cfg.alpha_ramp_epochs) == cfg.alpha_max
-    assert alpha_t(STAGES[2], 49, cfg.alpha_max, cfg.alpha_ramp_epochs) < cfg.alpha_max
+    assert loss_weights(STAGES[2], cfg, 50)["alpha_t"] == cfg.alpha_max
+    assert loss_weights(STAGES[2], cfg, 49)["alpha_t"] < cfg.alpha_max
+    assert loss_weights(STAGES[3], cfg, 50) == {"lam": cfg.lam}  # no alpha(t) outside Stage II
 
 
 def test_the_demo_preset_selects_stage2_from_its_ramp_end():

@@ -2,11 +2,11 @@
 (docs/design.md §5, §7)."""
 
 from .folds import assign_folds, split
+from .input_checks import check_dataset, load_case
 from .layout import Case, list_cases
 from .nifti_io import DataError, read_volume, write_volume
 from .phantom import make_phantom, write_phantom_dataset
 from .preprocess import PreprocessConfig, Preprocessed, preprocess_case
-from .validate import check_dataset, load_case
 
 __all__ = [
     "assign_folds",

@@ -23,10 +23,10 @@ import argparse
 import sys
 
 from .folds import N_FOLDS
+from .input_checks import check_dataset
 from .nifti_io import DataError
 from .phantom import REALISTIC_SHAPE, REALISTIC_SPACING, write_phantom_dataset
 from .phantom_layouts import LAYOUT_FORMS, write_layout_phantoms
-from .validate import check_dataset
 
 LABELS_HELP = "label values of a label map, e.g. la=1,2,scar=2 (default: dataset.json's names)"
 
@@ -80,8 +80,10 @@ def main(argv=None) -> int:
 
 
 def check(root: str, labels: str | None) -> int:
+    from ..stage_table import STAGE_TASKS  # the command may read the table above data/
+
     info: list[str] = []
-    problems = check_dataset(root, labels, info=info)
+    problems = check_dataset(root, labels, info=info, stage_tasks=STAGE_TASKS)
     for msg in problems + info:
         print(msg)
     print(f"{len(problems)} problem(s) found in {root}")
@@ -95,8 +97,8 @@ def folds(root: str, n_folds: int, seed: int, out: str | None, labels: str | Non
     from .dataset import open_dataset
     from .fingerprint import fingerprint
     from .groups import assign_by_group, group_scans
+    from .input_checks import load_case
     from .splits import split_sha256, write_splits
-    from .validate import load_case
 
     if n_folds < 2:
         raise DataError(f"--n-folds {n_folds}: must be at least 2")

@@ -2,9 +2,10 @@
 
 `open_dataset(root, labels)` recognises the layout (layout.py: LAScarQS `task1/`, `task2/`;
 decathlon.py: the Medical Segmentation Decathlon and nnU-Net v2, by their `dataset.json`) and
-returns its cases by task: task 1 holds LA + scar cases, task 2 LA-only ones. Stage I trains on
-task 2 when the dataset has it, else on the LA of the task 1 cases; Stages II and III train on
-task 1. Structural problems (a missing folder, an image without its label, two files for one case,
+returns its cases by task: task 1 holds LA + scar cases, task 2 LA-only ones. Which tasks a stage
+trains on is the stage table's (`StageSpec.trains_on`, passed in by the caller: Stage I on task 2
+when the dataset has it, else on the LA of the task 1 cases; Stages II and III on task 1).
+Structural problems (a missing folder, an image without its label, two files for one case,
 a label map's channel count) are DataErrors naming the files, raised before any file is read;
 with `problems=[]` they are collected instead (the `check` command reports them all).
 Tests: tests/test_data_layouts.py, tests/test_train_datasets.py
@@ -36,25 +37,24 @@ class Dataset:
     def has_task(self, task: int) -> bool:
         return bool(self.cases.get(task))
 
-    def stage_task(self, stage: int) -> int | None:
-        """The task a stage trains on (None: the dataset cannot train it)."""
-        if stage == 1:
-            return 2 if self.has_task(2) else (1 if self.has_task(1) else None)
-        return 1 if self.has_task(1) else None
+    def first_task(self, tasks: tuple[int, ...]) -> int | None:
+        """The first of `tasks` (a stage's StageSpec.trains_on) the dataset has; None: none."""
+        return next((t for t in tasks if self.has_task(t)), None)
 
-    def supported_stages(self) -> list[int]:
-        return [s for s in (1, 2, 3) if self.stage_task(s) is not None]
+    def supported_stages(self, stage_tasks: dict[int, tuple[int, ...]]) -> list[int]:
+        """The stages (stage -> tasks it trains on, stage_table.STAGE_TASKS) it can train."""
+        return [s for s, tasks in stage_tasks.items() if self.first_task(tasks) is not None]
 
     def names(self) -> dict[str, int]:
         """Every case name -> its task."""
         return {c.name: t for t, cases in self.cases.items() for c in cases}
 
-    def lines(self) -> list[str]:
+    def lines(self, stage_tasks: dict[int, tuple[int, ...]]) -> list[str]:
         """What `check` prints about the layout, the mapping and the stages."""
         out = [f"layout: {self.layout} ({', '.join(self._counts())})"]
         if self.labels is not None:
             out.append(f"label mapping: {self.labels.text()} (from {self.labels.source})")
-        stages = self.supported_stages()
+        stages = self.supported_stages(stage_tasks)
         out.append(f"stages this dataset supports: {', '.join(map(str, stages)) or 'none'}")
         return out
 

@@ -3,8 +3,7 @@
   task1/train_data/train_N/{enhanced, atriumSegImgMO, scarSegImgM}.nii.gz   (LA + scar)
   task2/train_data/train_N/{enhanced, atriumSegImgMO}.nii.gz                 (LA only)
 Labels are binarised with > 0 (LA is stored as 420, scar as 0/1). Folders of a task that are not
-named train_N are reported (`ignored_folders`), never dropped silently. A dataset with only
-task2/ supports Stage I alone (`supported_stages`).
+named train_N are reported (`ignored_folders`), never dropped silently.
 Tests: tests/test_data_validation.py, tests/test_train_datasets.py
 """
 
@@ -40,11 +39,6 @@ def _number(p: Path) -> int:
 def has_task(root: str | Path, task: int) -> bool:
     """Whether the dataset root holds a task{task}/train_data folder."""
     return (Path(root) / f"task{task}" / "train_data").is_dir()
-
-
-def supported_stages(root: str | Path) -> list[int]:
-    """Stages a dataset can train: Stage I needs Task 2; Stages II and III need Task 1."""
-    return [s for s, task in ((1, 2), (2, 1), (3, 1)) if has_task(root, task)]
 
 
 def ignored_folders(root: str | Path, task: int) -> list[Path]:

@@ -31,9 +31,9 @@ import torch.nn.functional as F
 
 from ..losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM, wall_mask
 from .fingerprint import fingerprint
+from .input_checks import load_case
 from .layout import Case, require_files
 from .orientation import from_ras, to_ras
-from .validate import load_case
 
 CACHE_VERSION = 3  # 2: content fingerprint (fingerprint.py); 3: RAS orientation (orientation.py)
 TARGET_SPACING_MM = (0.625, 0.625, 2.5)  # paper §4.1

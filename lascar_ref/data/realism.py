@@ -120,7 +120,7 @@ def dataset_stats(
     """(case name, scan_stats) for every LA + scar scan, else every LA-only scan, of a dataset in
     any layout (dataset.py; `labels`: a --labels mapping for a label map)."""
     from .dataset import open_dataset
-    from .validate import load_case
+    from .input_checks import load_case
 
     ds = open_dataset(root, labels)
     cases = ds.cases[1 if ds.has_task(1) else 2]

@@ -27,13 +27,13 @@ from tqdm import tqdm
 from ..checkpoint import file_sha256, load_checkpoint
 from ..config import TrainConfig, config_dict, make_config
 from ..data import read_volume, write_volume
+from ..data.input_checks import read_structure
 from ..data.preprocess import to_original_grid
-from ..data.validate import read_structure
 from ..errors import CheckpointError
 from ..inference.sliding_window import sliding_window_probs
 from ..inference.whole_scan import predict_scan, stage_predictor
 from ..losses import wall_mask
-from ..runtime.device import resolve_amp, resolve_device
+from ..runtime.device import autocast_for, resolve_amp, resolve_device
 from ..stage_data import fold_cases, open_data
 from ..stage_table import STAGES, StageSpec, build_model, predict_logits
 from .metrics import DISTANCES, case_metrics, diagonal_mm, scar_burden, summarize
@@ -106,7 +106,7 @@ def case_probs(p, predict, cfg: TrainConfig, device: torch.device, mirror: bool)
     image = torch.from_numpy(np.array(p.image, dtype=np.float32))[None, None].to(device)
     with (
         torch.no_grad(),
-        torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None),
+        autocast_for(device, amp)(),
     ):
         probs = sliding_window_probs(
             image, predict, cfg.patch, cfg.overlap, cfg.sw_batch_size, mirror=mirror, progress=False

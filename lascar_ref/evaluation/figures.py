@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import read_volume
-from ..data.validate import read_structure
+from ..data.input_checks import read_structure
 from ..inference.overlay import DPI, PANEL_INCHES, draw, require_matplotlib, save_figure
 from ..run_log import read_log
 from .metrics import dice

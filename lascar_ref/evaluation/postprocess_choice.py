@@ -19,18 +19,19 @@ import numpy as np
 
 from ..data import read_volume
 from ..inference.postprocess import CANDIDATES, apply
+from ..stage_table import STAGES
 from .metrics import dice
 
 FILE = "postprocessing.json"
 
 
-def fold_cases(folder: Path, n_folds: int) -> list[dict]:
+def pooled_predictions(folder: Path, n_folds: int) -> list[dict]:
     """[{"case", "spacing", "gt": {structure: mask}, "pred": {structure: mask}}] over the folds of
     a recipe folder; each structure's prediction from the latest evaluated stage giving it."""
     out = []
     for k in range(n_folds):
         cases: dict[str, dict] = {}
-        for stage_dir in sorted((folder / f"fold{k}" / "eval").glob("stage[123]")):
+        for stage_dir in (folder / f"fold{k}" / "eval" / f"stage{n}" for n in sorted(STAGES)):
             metrics = stage_dir / "metrics.json"
             if not metrics.is_file():
                 continue
@@ -73,7 +74,7 @@ def choose(cases: list[dict]) -> dict:
 
 def choose_for_recipe(folder: Path, n_folds: int) -> dict:
     """The choice of one recipe folder, written to folder/postprocessing.json and returned."""
-    result = choose(fold_cases(folder, n_folds))
+    result = choose(pooled_predictions(folder, n_folds))
     (folder / FILE).write_text(json.dumps(result, indent=1))
     return result
 

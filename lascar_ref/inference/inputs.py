@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..data.layout import IMAGE
+from ..stage_table import STAGES
 
 NIFTI = (".nii", ".nii.gz")
 NNUNET_CHANNEL = "_0000"  # nnU-Net's suffix of the first (here: only) image channel
@@ -60,12 +61,15 @@ def expand_checkpoints(paths: list[str | Path]) -> list[Path]:
     out = []
     for given in map(Path, paths):
         if given.is_dir():
-            folds = sorted(given.glob("fold*/stage3.pt"))
+            last = max(STAGES)  # the final stage (III): one per fold is an ensemble
+            folds = sorted(given.glob(f"fold*/stage{last}.pt"))
             single = [
-                given / f"stage{n}.pt" for n in (3, 2, 1) if (given / f"stage{n}.pt").is_file()
+                given / f"stage{n}.pt"
+                for n in sorted(STAGES, reverse=True)
+                if (given / f"stage{n}.pt").is_file()
             ]
             if not folds and not single:
-                raise ValueError(f"{given}: no fold*/stage3.pt or stage{{N}}.pt inside")
+                raise ValueError(f"{given}: no fold*/stage{last}.pt or stage{{N}}.pt inside")
             out += folds or single[:1]
         else:
             out.append(given)

@@ -27,7 +27,7 @@ from ..data.preprocess import TARGET_SIZE, TARGET_SPACING_MM, crop_or_pad, resam
 from ..init_weights import read_weights
 from ..losses import wall_mask
 from ..models.monai_keys import from_monai_state_dict
-from ..runtime.device import resolve_amp
+from ..runtime.device import autocast_for, resolve_amp
 from ..stage_table import STAGES, build_model, predict_logits
 from .qc import geometry_flags, input_flags, member_dice
 from .sliding_window import sliding_window_probs
@@ -122,7 +122,7 @@ def member_probs(
     for p in predictors:
         image, keep = normalised_input(data, spacing, p)
         x = torch.from_numpy(image)[None, None].to(device)  # (1, 1, X', Y', Z')
-        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+        with autocast_for(device, amp)():
             probs = sliding_window_probs(
                 x, p.predict, p.patch, p.overlap, sw_batch_size, mirror, progress=False
             )[(..., *keep)]  # (1, K, X', Y', Z') without the padding

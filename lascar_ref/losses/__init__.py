@@ -1,9 +1,15 @@
 """Losses and the anatomical prior: Eq. 1, 3, 5, 6, 7, 8, 9 (paper §3; docs/design.md §2-§3)."""
 
 from .dice_ce import bce_loss, dice_ce_loss, soft_dice_loss
-from .stage_losses import combine_stage2, stage1_loss, stage2_loss, stage3_loss
+from .stage_losses import (
+    alpha_schedule,
+    combine_stage2,
+    spatial_weight,
+    stage1_loss,
+    stage2_loss,
+    stage3_loss,
+)
 from .wall_mask import wall_mask
-from .wall_weight import alpha_schedule, spatial_weight
 
 __all__ = [
     "bce_loss",

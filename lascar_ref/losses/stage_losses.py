@@ -1,33 +1,58 @@
-"""Stage losses — paper §3.2, Eq. (3), (5), (8), (9).
+"""Stage losses and the wall weight — paper §3.2, Eq. (3), (5), (7), (8), (9).
 
   Eq. 3  L^(I)   = L_DiceCE(Y_hat_LA, Y_LA)
   Eq. 5  L^(II)  = beta_LA * L_LA + beta_scar * L_scar,   beta_LA = 0.3, beta_scar = 0.7
          L_LA    = L_DiceCE(Y_hat_LA, Y_LA)
+  Eq. 7  W       = 1 + alpha(t) * M_wall                     (`spatial_weight`, `alpha_schedule`)
   Eq. 8  L_scar  = l_scar(W . Y_hat_scar, W . Y_scar), read as the W-weighted DiceCE (dice_ce.py)
-         with W = 1 + alpha(t) M_wall (Eq. 7, wall_weight.py)
   Eq. 9  L^(III) = L_DiceCE(Y_hat_scar, Y_scar)
 
-Each function returns a dict of float32 scalars: "loss" (the one to back-propagate) and every
-term of the equation, for the training log (docs/design.md §2).
-Tests: tests/test_eq5_stage_losses.py
+The stage table (stage_table.py) names these three functions as the stages' losses, and the
+training step calls them directly: `loss(outputs, labels, lam=..., [alpha_t=..., beta_la=...,
+beta_scar=...])`, with `labels` the (B, 3, X, Y, Z) tensor of labels.py, read with its channel
+slices LA, SCAR, WALL. Each returns a dict of float32 scalars: "loss" (the one to back-propagate)
+and every term of the equation, for the training log (docs/design.md §2).
+Deviation (the paper gives no schedule for alpha(t), "gradually increased during training"):
+alpha(t) = alpha_max * min(t / ramp_epochs, 1), t the 0-based epoch, alpha_max = 1.0 and
+ramp_epochs = 50 by default (both configurable); Stage II keeps no checkpoint and does not stop
+before alpha(t) reaches alpha_max (docs/design.md §2, stage_table.selection_start).
+Tests: tests/test_eq5_stage_losses.py, tests/test_eq7_8_weighted_loss.py
 """
 
 from __future__ import annotations
 
 import torch
 
+from ..labels import LA, SCAR, WALL
 from .dice_ce import LAM, dice_ce_loss
-from .wall_weight import spatial_weight
 
 BETA_LA = 0.3  # Eq. 5
 BETA_SCAR = 0.7  # Eq. 5
+ALPHA_MAX = 1.0  # Eq. 7, docs/design.md §2
+RAMP_EPOCHS = 50  # Eq. 7, docs/design.md §2
+
+
+def alpha_schedule(
+    epoch: int, alpha_max: float = ALPHA_MAX, ramp_epochs: int = RAMP_EPOCHS
+) -> float:
+    """alpha(t): linear from 0 at epoch 0 to alpha_max at epoch `ramp_epochs`, constant after."""
+    if epoch < 0:
+        raise ValueError(f"epoch must be >= 0, got {epoch}")
+    if ramp_epochs <= 0:
+        return float(alpha_max)
+    return float(alpha_max) * min(epoch / ramp_epochs, 1.0)
+
+
+def spatial_weight(wall: torch.Tensor, alpha_t: float) -> torch.Tensor:
+    """Eq. 7: W = 1 + alpha_t * M_wall; wall (B, 1, X, Y, Z) binary -> float32 (B, 1, X, Y, Z)."""
+    return 1.0 + float(alpha_t) * wall.float()
 
 
 def stage1_loss(
-    logit_la: torch.Tensor, y_la: torch.Tensor, lam: float = LAM
+    logit_la: torch.Tensor, labels: torch.Tensor, *, lam: float = LAM
 ) -> dict[str, torch.Tensor]:
-    """Eq. 3; tensors (B, 1, X, Y, Z) -> {"loss", "la_dice", "la_ce"}."""
-    t = dice_ce_loss(logit_la, y_la, lam)
+    """Eq. 3. logit_la (B, 1, X, Y, Z), labels (B, 3, X, Y, Z) -> {"loss", "la_dice", "la_ce"}."""
+    t = dice_ce_loss(logit_la, labels[:, LA], lam)
     return {"loss": t["loss"], "la_dice": t["dice"], "la_ce": t["ce"]}
 
 
@@ -39,22 +64,23 @@ def combine_stage2(
 
 
 def stage2_loss(
-    logit_la: torch.Tensor,
-    logit_scar: torch.Tensor,
-    y_la: torch.Tensor,
-    y_scar: torch.Tensor,
-    wall: torch.Tensor,
+    outputs: tuple[torch.Tensor, torch.Tensor],
+    labels: torch.Tensor,
+    *,
     alpha_t: float,
     beta_la: float = BETA_LA,
     beta_scar: float = BETA_SCAR,
     lam: float = LAM,
 ) -> dict[str, torch.Tensor]:
-    """Eq. 5 with the wall-weighted scar term of Eq. 7-8; tensors (B, 1, X, Y, Z).
+    """Eq. 5 with the wall-weighted scar term of Eq. 7-8 (W = 1 + alpha_t * M_wall).
 
+    outputs: (logit_la, logit_scar) of Eq. 4, each (B, 1, X, Y, Z); labels (B, 3, X, Y, Z).
     Returns {"loss", "la", "la_dice", "la_ce", "scar", "scar_dice", "scar_ce"}.
     """
-    la = dice_ce_loss(logit_la, y_la, lam)
-    scar = dice_ce_loss(logit_scar, y_scar, lam, weight=spatial_weight(wall, alpha_t))
+    logit_la, logit_scar = outputs
+    la = dice_ce_loss(logit_la, labels[:, LA], lam)
+    w = spatial_weight(labels[:, WALL], alpha_t)  # Eq. 7
+    scar = dice_ce_loss(logit_scar, labels[:, SCAR], lam, weight=w)  # Eq. 8
     return {
         "loss": combine_stage2(la["loss"], scar["loss"], beta_la, beta_scar),
         "la": la["loss"],
@@ -67,8 +93,9 @@ def stage2_loss(
 
 
 def stage3_loss(
-    logit_scar: torch.Tensor, y_scar: torch.Tensor, lam: float = LAM
+    logit_scar: torch.Tensor, labels: torch.Tensor, *, lam: float = LAM
 ) -> dict[str, torch.Tensor]:
-    """Eq. 9; tensors (B, 1, X, Y, Z) -> {"loss", "scar_dice", "scar_ce"}."""
-    t = dice_ce_loss(logit_scar, y_scar, lam)
+    """Eq. 9. logit_scar (B, 1, X, Y, Z), labels (B, 3, X, Y, Z) ->
+    {"loss", "scar_dice", "scar_ce"}."""
+    t = dice_ce_loss(logit_scar, labels[:, SCAR], lam)
     return {"loss": t["loss"], "scar_dice": t["dice"], "scar_ce": t["ce"]}

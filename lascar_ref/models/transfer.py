@@ -1,13 +1,11 @@
 """Weight transfer between the progressive stages — paper §3.2, Eq. (3), (4), (9);
 docs/design.md §2.
 
-Module groups, by stage model:
-  Stage I   SwinUNETR      encoder -> E,  decoder      -> D_LA
-  Stage II  DualSwinUNETR  encoder -> E,  decoder_la   -> D_LA,  decoder_scar -> D_scar
-  Stage III SwinUNETR      encoder -> E,  decoder      -> D_scar
-A group present in the source is copied, a group absent is left at its fresh random init,
-source groups the target lacks are dropped. Stage I -> III (baseline B2) initialises D_scar
-from D_LA. Only a later stage may be initialised from an earlier one.
+A model's module groups (E, D_LA, D_scar -> module prefix) are given by the caller, from the
+stage table (stage_table.StageSpec.groups). A group present in the source is copied, a group
+absent is left at its fresh random init unless `missing` names a source group to take it from
+(Stage I -> III, baseline B2: D_scar from D_LA), source groups the target lacks are dropped.
+Which stage may initialise which is the stage table's `init_from` (init_weights.py checks it).
 Tests: tests/test_model_transfer.py
 """
 
@@ -17,13 +15,6 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
-
-GROUPS = {  # stage -> {group: module prefix in that stage's model}
-    1: {"E": "encoder", "D_LA": "decoder"},
-    2: {"E": "encoder", "D_LA": "decoder_la", "D_scar": "decoder_scar"},
-    3: {"E": "encoder", "D_scar": "decoder"},
-}
-FALLBACK = {(1, 3): {"D_scar": "D_LA"}}  # baseline B2: D_scar initialised from D_LA
 
 
 @dataclass
@@ -52,30 +43,24 @@ def _group_state(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch
 
 def transfer_weights(
     src_state: dict[str, torch.Tensor],
-    src_stage: int,
+    src_groups: dict[str, str],
     dst: nn.Module,
-    dst_stage: int,
+    dst_groups: dict[str, str],
+    missing: dict[str, str] | None = None,
     source: str = "checkpoint",
 ) -> TransferReport:
-    """Copy the module groups of a Stage `src_stage` state dict into `dst`, a Stage `dst_stage`
-    model.
+    """Copy the module groups of a state dict whose model has `src_groups` (group -> prefix) into
+    `dst`, whose groups are `dst_groups`; a target group absent from the source is taken from
+    `missing[group]` when given.
 
-    Raises ValueError (naming `source`) if dst_stage <= src_stage or a copied group does not
-    match the target architecture (keys or shapes).
+    Raises ValueError (naming `source`) if a copied group does not match the target architecture
+    (keys or shapes).
     """
-    if src_stage not in GROUPS or dst_stage not in GROUPS:
-        raise ValueError(f"{source}: stages must be 1, 2 or 3, got {src_stage} -> {dst_stage}")
-    if dst_stage <= src_stage:
-        raise ValueError(
-            f"{source}: a Stage {dst_stage} model can only be initialised from an earlier "
-            f"stage, but this checkpoint is from Stage {src_stage}"
-        )
     report = TransferReport()
-    src_groups, dst_groups = GROUPS[src_stage], GROUPS[dst_stage]
-    fallback = FALLBACK.get((src_stage, dst_stage), {})
+    missing = missing or {}
     used = set()
     for group, dst_prefix in dst_groups.items():
-        src_group = group if group in src_groups else fallback.get(group)
+        src_group = group if group in src_groups else missing.get(group)
         if src_group is None:
             report.new.append(group)
             continue
@@ -90,7 +75,7 @@ def transfer_weights(
             ]
             raise ValueError(
                 f"{source}: group {src_group} ({src_groups[src_group]}) does not match the "
-                f"Stage {dst_stage} architecture (feature size?); first mismatches: {bad[:3]}"
+                f"target architecture (feature size?); first mismatches: {bad[:3]}"
             )
         module.load_state_dict(tensors, strict=True)
         report.loaded.append(group if src_group == group else f"{group} <- {src_group}")

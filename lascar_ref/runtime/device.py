@@ -2,7 +2,9 @@
 
 `resolve_device("auto")` picks CUDA when present; an explicit device that is absent is refused
 before any data is read. `resolve_amp` maps --amp to an autocast dtype (bf16 on CUDA when
-supported, off on CPU by default; a GradScaler is used only for fp16, docs/design.md §2).
+supported, off on CPU by default; a GradScaler is used only for fp16, docs/design.md §2), and
+`autocast_for` builds the one autocast context that training, validation, evaluation and
+prediction enter.
 `determinism` implements --deterministic (docs/design.md §2, "Determinism").
 Tests: tests/test_train_resume.py (determinism), tests/test_config.py (a missing device)
 """
@@ -10,15 +12,24 @@ Tests: tests/test_train_resume.py (determinism), tests/test_config.py (a missing
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import warnings
 from collections.abc import Iterator
 
 import torch
 
-from ..config import AMP_CHOICES
+from ..config_checks import AMP_CHOICES
 
 DETERMINISTIC_THREADS = 2  # fixed intra-op thread count under --deterministic on the CPU
+
+
+def autocast_for(device: torch.device, amp_dtype: torch.dtype | None) -> functools.partial:
+    """A factory of the run's autocast context: `with autocast():` runs in `amp_dtype` on
+    `device`'s type (None: float32, autocast off)."""
+    return functools.partial(
+        torch.autocast, device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
+    )
 
 
 def resolve_device(name: str) -> torch.device:

@@ -11,8 +11,8 @@ no-op (world size 1). What the N processes share and what each does alone:
 - augmentation: a rank-seeded generator per rank (`augment_seed`), rank 0's equal to one GPU's;
 - validation: rank r scores cases r, r + N, ...; the per-case rows are gathered and sorted, so
   every rank computes the same means and the same early-stopping decision (rank 0's is broadcast);
-- files: only rank 0 writes checkpoints, logs and the lock; the checkpoint holds every rank's RNG
-  state, so `--resume` continues exactly under the same N (another N is refused).
+- files: only rank 0 writes checkpoints, logs and the lock (rank_zero.py); the checkpoint holds
+  every rank's RNG state, so `--resume` continues exactly under the same N (another N is refused).
 Tests: tests/test_distributed.py
 """
 
@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-
-from ..errors import REPORTED
 
 AUGMENT_SEED_STRIDE = 1_000_003  # rank r augments with seed + 1 + r * stride
 
@@ -177,34 +175,3 @@ def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
 def barrier() -> None:
     if current().active:
         dist.barrier()
-
-
-def main_first(fn: Callable[[], object], world: World):
-    """Run `fn` on rank 0, then on the other ranks (e.g. filling a cache once). An exception on
-    rank 0 is raised on every rank, with rank 0's message, instead of leaving the others waiting."""
-    result = main_only(fn, world)
-    return result if world.main else fn()
-
-
-def main_only(fn: Callable[[], object], world: World):
-    """Run `fn` on rank 0 only (None elsewhere); rank 0's exception is raised on every rank."""
-    if not world.active:
-        return fn()
-    error, result = None, None
-    if world.main:
-        try:
-            result = fn()
-        except Exception as e:  # re-raised below, after telling the other ranks
-            error = e
-    shared = broadcast(None if error is None else (type(error).__name__, str(error)))
-    if error is not None:
-        raise error
-    if shared is not None:
-        raise _rebuild(*shared)
-    return result
-
-
-def _rebuild(type_name: str, message: str) -> Exception:
-    """Rank 0's exception on another rank: the same class when it is one train.py reports."""
-    known = {c.__name__: c for c in REPORTED}
-    return known.get(type_name, ValueError)(f"(rank 0) {message}")

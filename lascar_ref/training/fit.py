@@ -1,38 +1,47 @@
-"""Train one stage end to end — paper §3.2, §4.2; docs/design.md §2.
+"""Train one stage: the epoch loop and the training step — paper §3.2, Eq. (2)-(9), §4.2;
+docs/design.md §2. The file to read beside the paper.
 
-`fit(cfg)` reads top to bottom: look the stage up in the stage table; resolve the device; check
-the init / resume checkpoint; check that --out is writable and take its lock (one writer per
---out, docs/design.md §8); load the fold's data; set up the run (setup.py: model, earlier-stage
-weights, freezing and lr groups for loaded groups only, optimiser, exact resume); then the epoch
-loop: train (step.run_epoch), validate (validate.py), early stopping, checkpoints, one log line.
-Files in cfg.out: stage{N}.pt (best validation Dice), stage{N}.last.pt (every epoch, to resume),
-stage{N}.log.jsonl. On the CPU an interrupted-and-resumed run ends bit-identical to an
-uninterrupted one (same thread count; docs/design.md §2, "Determinism").
-Tests: tests/test_train_resume.py, tests/test_train_e2e.py, tests/test_stage_protection.py
+`fit(cfg)` looks the stage up in the stage table, sets the run up (start.py: the --out lock and
+the fold's data; setup.py: model, --init weights, protection, optimiser, exact resume), then
+for each epoch: `loss_weights` (lam, Eq. 1; alpha(t), Eq. 7, in the stage with the wall prior;
+beta, Eq. 5), `train_epoch` (one augmented patch per case, Eq. 2 and Table 1 in augment/; under
+torchrun each rank its share, runtime/distributed.py), whose `train_step` runs the forward (Eq. 4,
+models/), the stage table's loss called directly (Stage II: losses/stage_losses.stage2_loss, Eq. 5
+with the W-weighted scar term of Eq. 7-8, DiceCE of Eq. 1 in losses/dice_ce.py), backward and the
+optimiser step; then validation, early stopping, checkpoints, a log line (epoch_end.py).
+Autocast is built once (runtime/device.autocast_for); a GradScaler only for fp16; losses in
+float32; gradients unscaled before clipping. A non-finite loss takes no step: up to FP16_SKIPS in a
+row under fp16 (the scaler calibrating), otherwise training stops. Files in cfg.out: stage{N}.pt
+(best validation Dice), stage{N}.last.pt (every epoch, to resume), stage{N}.log.jsonl; a resumed
+run ends bit-identical on the CPU (same thread count; docs/design.md §2, "Determinism").
+Tests: tests/test_train_step.py, tests/test_train_resume.py, tests/test_train_e2e.py
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 
+import torch
 from tqdm import tqdm
 
+from ..augment import augment
 from ..checkpoint import check_world_size, load_checkpoint, save_checkpoint
 from ..config import TrainConfig
-from ..errors import CheckpointError
-from ..run_log import log_record
-from ..runtime import distributed
-from ..runtime.device import determinism, resolve_amp, resolve_device
-from ..stage_data import fold_split, require_task, to_device
-from ..stage_table import STAGES, alpha_t
-from .report import epoch_line, start_line
-from .run_lock import RunLock, check_writable
+from ..errors import TrainingError
+from ..losses import alpha_schedule
+from ..runtime import distributed, rank_zero
+from ..runtime.device import determinism, resolve_device
+from ..stage_data import CaseTensors
+from ..stage_table import STAGES, StageSpec, Terms
+from .epoch_end import validate_epoch, write_epoch
+from .report import epoch_line
 from .setup import Run, load_init, setup_run, stage_paths
-from .step import run_epoch
-from .validate import validate
+from .start import check_split, fold_tensors, log_start, take_out_folder
 
 __all__ = ["fit", "stage_paths"]
+FP16_SKIPS = 5  # consecutive non-finite fp16 steps allowed before training stops
 
 
 def fit(cfg: TrainConfig, say=print) -> dict:
@@ -45,31 +54,30 @@ def fit(cfg: TrainConfig, say=print) -> dict:
     resume = load_checkpoint(cfg.resume, (cfg.stage,), schema="resume") if cfg.resume else None
     if resume:
         check_world_size(resume, world.size, cfg.resume)
-    init = load_init(cfg) if cfg.init and not resume else None
+    init = load_init(cfg, spec) if cfg.init and not resume else None
     with contextlib.ExitStack() as held:
-        distributed.main_only(lambda: _take_out_folder(cfg, say, held), world)
+        rank_zero.main_only(lambda: take_out_folder(cfg, say, held), world)
         held.enter_context(determinism(cfg.deterministic, device))
-        train, val, split = _fold_tensors(cfg, device, say, world)
-        _check_split(resume, split["split_sha256"], cfg)
-        amp_dtype = resolve_amp(cfg.amp, device)
-        run, start = setup_run(cfg, spec, device, amp_dtype, init, resume, say, world)
-        run.split_sha256 = split["split_sha256"]
-        _log_start(run, cfg, start, (len(train), len(val)), split, paths["log"], say)
-        bars = cfg.bars and world.main
+        train, val, split = fold_tensors(cfg, spec, device, say, world)
+        check_split(resume, split["split_sha256"], cfg)
+        run, start = setup_run(cfg, spec, device, init, resume, split["split_sha256"], say, world)
+        log_start(run, cfg, start, (len(train), len(val)), split, paths["log"], say)
+        budget = NonFiniteBudget.for_amp(run.amp_dtype)
         state, epoch = None, start - 1
-        for epoch in tqdm(range(start, cfg.max_epochs), f"stage {cfg.stage}", disable=not bars):
+        for epoch in tqdm(range(start, cfg.max_epochs), f"stage {cfg.stage}", disable=not run.bars):
             if run.stopper.stop:
                 break
             t0 = time.perf_counter()
-            alpha = alpha_t(spec, epoch, cfg.alpha_max, cfg.alpha_ramp_epochs)
+            weights = loss_weights(spec, cfg, epoch)
+            alpha = weights.get("alpha_t", 0.0)
             record = {"stage": cfg.stage, "epoch": epoch, "alpha_t": alpha}
-            record.update(run_epoch(run, train, cfg, alpha, epoch), lr=run.lrs())
-            improved = _validate_epoch(run, val, cfg, epoch, record)
+            record.update(train_epoch(run, train, cfg, weights, epoch, budget), lr=run.lrs())
+            improved = validate_epoch(run, val, cfg, epoch, record)
             record["seconds"] = time.perf_counter() - t0
-            state = run.state(cfg, epoch, alpha, record)  # every rank: gathers their RNG states
+            state = run.record(cfg, epoch, alpha, record)  # every rank: gathers their RNG states
             if world.main:
-                _write_epoch(state, record, improved, paths)
-            (tqdm.write if bars else say)(epoch_line(record))
+                write_epoch(state, record, improved, paths)
+            (tqdm.write if run.bars else say)(epoch_line(record))
         if world.main and state is not None and not paths["best"].exists():  # no validation ran
             save_checkpoint(state, paths["best"])
         distributed.barrier()  # the files are written before any rank goes on
@@ -82,89 +90,107 @@ def fit(cfg: TrainConfig, say=print) -> dict:
     }
 
 
-def _take_out_folder(cfg: TrainConfig, say, held: contextlib.ExitStack) -> None:
-    """Check that --out is writable and hold its lock for the run (rank 0 only under torchrun)."""
-    check_writable(cfg.out)
-    held.enter_context(RunLock(cfg.out, say))
+def loss_weights(spec: StageSpec, cfg: TrainConfig, epoch: int) -> dict[str, float]:
+    """The keywords of this epoch's stage loss (spec.loss_weights): lam (Eq. 1), alpha_t (Eq. 7,
+    ramping only in the stage with the wall prior), beta_la and beta_scar (Eq. 5)."""
+    alpha = alpha_schedule(epoch, cfg.alpha_max, cfg.alpha_ramp_epochs) if spec.wall_prior else 0.0
+    every = {"lam": cfg.lam, "alpha_t": alpha, "beta_la": cfg.beta_la, "beta_scar": cfg.beta_scar}
+    return {name: every[name] for name in spec.loss_weights}
 
 
-def _fold_tensors(cfg: TrainConfig, device, say, world) -> tuple[list, list, dict]:
-    """The fold's training and validation cases on `device` (rank 0 fills the cache first) and
-    where the fold assignment came from, with its SHA-256 ({"split", "split_sha256"}). Stage I
-    trains on the LA-only cases when the dataset has them, else on the LA of the LA + scar cases
-    (stage_data.require_task)."""
-    spec = STAGES[cfg.stage]
-    fs = distributed.main_first(lambda: fold_split(cfg, say), world)
-    train, val = fs.cases(require_task(fs.dataset, cfg.stage), cfg.fold)
-    return (
-        [to_device(p, spec.target, device) for p in train],
-        [to_device(p, spec.target, device) for p in val],
-        {"split": fs.source, "split_sha256": fs.sha256},
+def train_epoch(
+    run: Run, cases: list[CaseTensors], cfg: TrainConfig, weights: dict, epoch: int, budget
+) -> dict[str, float]:
+    """Train one epoch of the stage loss with this epoch's `weights` (loss_weights), skipping
+    non-finite steps while `budget` allows; returns the mean of every loss term over the finite
+    steps (and over the ranks under torchrun, where this rank trains on its share of the epoch's
+    order). Errors name stage, epoch and step."""
+    sampler, aug = run.gens
+    where = f"stage {cfg.stage}, epoch {epoch}"
+    order = distributed.shard_batches(
+        epoch_order(len(cases), cfg.steps_per_epoch, sampler), cfg.batch_size, run.world
     )
-
-
-def _check_split(resume: dict | None, split_sha: str, cfg: TrainConfig) -> None:
-    """--resume continues on the fold assignment it started with, or not at all."""
-    saved = resume.get("split_sha256") if resume else None
-    if saved is not None and saved != split_sha:
-        raise CheckpointError(
-            f"{cfg.resume}: trained on another fold assignment (split SHA-256 {saved[:12]}..., "
-            f"this run's {split_sha[:12]}...: a different --splits, --data or --seed); resume "
-            f"with the split it started with"
+    sums, count = {}, 0
+    steps = range(0, len(order), cfg.batch_size)
+    bar = tqdm(steps, desc=where, unit="step", disable=not run.bars, leave=False)
+    for step in bar:
+        batch = [cases[int(i)] for i in order[step : step + cfg.batch_size]]
+        image = torch.cat([c.image for c in batch])  # (B, 1, X, Y, Z)
+        labels = torch.cat([c.labels for c in batch])  # (B, 3, X, Y, Z): LA, scar, wall
+        out = augment(  # Eq. 2: label-guided patch, then Table 1
+            image, labels, cfg.patch, cfg.spacing_mm, aug, fg_indices=[c.fg for c in batch]
         )
+        terms, finite = train_step(
+            run.trained, out["image"], out["labels"], run.optimizer, run.scaler, run.spec.loss,
+            weights, run.autocast, cfg.grad_clip,
+        )  # fmt: skip
+        if not finite:
+            if not budget.spend():
+                raise TrainingError(
+                    f"non-finite loss at {where}, step {step} ({terms}); stopping. "
+                    f"The last good checkpoint is left as it was."
+                )
+            continue
+        budget.reset()
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v
+        count += 1
+        bar.set_postfix(loss=f"{terms['loss']:.4f}")
+    return distributed.mean_over_ranks({k: v / max(count, 1) for k, v in sums.items()})
 
 
-def _log_start(run: Run, cfg: TrainConfig, start: int, sizes, split: dict, log, say) -> None:
-    """The start record: loaded / new / frozen groups, each group's lr, the fold assignment;
-    printed and logged."""
-    record = {
-        "event": "start",
-        "stage": cfg.stage,
-        "fold": cfg.fold,
-        "epoch": start,
-        "n_train": sizes[0],
-        "n_val": sizes[1],
-        "device": str(run.device),
-        "amp": str(run.amp_dtype),
-        "loaded": run.loaded,
-        "frozen": run.frozen,
-        "new": [g for g in run.spec.groups if g not in run.loaded],
-        "lr": run.lrs(),
-        "world_size": run.world.size,
-        "select_from": run.stopper.start_epoch,  # best / patience counted from here (design §2)
-        **split,  # the fold assignment: "seed N" or the --splits file, and its SHA-256
-    }
-    say(start_line(record))
-    if run.world.main:
-        log_record(log, record)
+def train_step(
+    model: torch.nn.Module,
+    image: torch.Tensor,
+    labels: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    loss: Callable[..., Terms],
+    weights: dict[str, float],
+    autocast: Callable[[], contextlib.AbstractContextManager],
+    grad_clip: float = 0.0,
+) -> tuple[dict[str, float], bool]:
+    """One optimisation step of the stage loss `loss(outputs, labels, **weights)` (StageSpec.loss).
+    image (B, 1, *patch), labels (B, 3, *patch) -> (loss terms, finite?). A non-finite loss takes
+    no step."""
+    optimizer.zero_grad(set_to_none=True)
+    with autocast():
+        outputs = model(image)  # Eq. 4; Stage II: (Y_hat_LA, Y_hat_scar), each (B, 1, *patch)
+    terms = loss(outputs, labels, **weights)  # float32: the losses leave autocast themselves
+    if not distributed.all_true(bool(torch.isfinite(terms["loss"]))):  # torchrun: all skip
+        return {k: float(v.detach()) for k, v in terms.items()}, False
+    scaler.scale(terms["loss"]).backward()
+    if grad_clip > 0:
+        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return {k: float(v.detach()) for k, v in terms.items()}, True
 
 
-def _validate_epoch(run: Run, val: list, cfg: TrainConfig, epoch: int, record: dict) -> bool:
-    """Validate when due (every --val-every epochs and at the last), add the metrics to `record`
-    and update early stopping; True when this epoch is the new best (rank 0's decision)."""
-    if (epoch + 1) % cfg.val_every and epoch + 1 != cfg.max_epochs:
-        return False
-    record.update(
-        validate(
-            run.model,
-            val,
-            run.spec,
-            patch=cfg.patch,
-            overlap=cfg.overlap,
-            sw_batch_size=cfg.sw_batch_size,
-            spacing_mm=cfg.spacing_mm,
-            amp_dtype=run.amp_dtype,
-            world=run.world,
-        )
-    )
-    improved = run.stopper.update(record["val_dice"], epoch)
-    improved, run.stopper = distributed.broadcast((improved, run.stopper))
-    return improved
+def epoch_order(n_cases: int, steps: int, sampler: torch.Generator) -> torch.Tensor:
+    """Case indices of one epoch: a permutation (steps = 0) or `steps` draws with replacement."""
+    if steps:
+        return torch.randint(0, n_cases, (steps,), generator=sampler)
+    return torch.randperm(n_cases, generator=sampler)
 
 
-def _write_epoch(state: dict, record: dict, improved: bool, paths: dict) -> None:
-    """stage{N}.pt when improved, stage{N}.last.pt always (both atomic), one log line."""
-    if improved:
-        save_checkpoint(state, paths["best"])
-    save_checkpoint(state, paths["last"])
-    log_record(paths["log"], record)
+class NonFiniteBudget:
+    """Skips left for consecutive non-finite losses; a finite step restores the allowance."""
+
+    def __init__(self, allowance: int):
+        self.allowance = self.left = allowance
+
+    @classmethod
+    def for_amp(cls, amp_dtype: torch.dtype | None) -> NonFiniteBudget:
+        """FP16_SKIPS under fp16 autocast, else 0 (the first non-finite loss stops training)."""
+        return cls(FP16_SKIPS if amp_dtype == torch.float16 else 0)
+
+    def spend(self) -> bool:
+        """Use one skip; False when none was left (training must stop)."""
+        self.left -= 1
+        return self.left >= 0
+
+    def reset(self) -> None:
+        self.left = self.allowance

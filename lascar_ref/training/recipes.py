@@ -1,10 +1,10 @@
 """Running the paper's experiments — paper §4.3 (Table 2) and §4.4 (Table 3); docs/design.md §9.
 
-The chains themselves (full, B1-B4) are data in recipe_table.py. Each step trains one stage
-with --init from the previous step's best checkpoint. `run_chain` skips a stage whose last
-checkpoint says it finished and resumes one whose `.last.pt` exists, so re-running a command
-after a crash continues where it stopped. `run_folds` runs a chain for each fold into
-OUT/fold{k}/. Tests: tests/test_recipes.py
+The chains themselves (full, B1-B4) are data in recipe_table.py. Each link of a chain
+(recipe_table.ChainLink) trains one stage with --init from the previous link's best checkpoint.
+`run_chain` skips a stage whose last checkpoint says it finished and resumes one whose `.last.pt`
+exists, so re-running a command after a crash continues where it stopped. `run_folds` runs a
+chain for each fold into OUT/fold{k}/. Tests: tests/test_recipes.py
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 from ..checkpoint import load_checkpoint
 from ..config import OVERRIDABLE_ON_RESUME, TrainConfig, make_config
 from ..data.splits import read_splits, split_sha256
-from ..recipe_table import MANIFEST, RECIPES, Step
-from ..runtime import distributed
+from ..recipe_table import MANIFEST, RECIPES, ChainLink
+from ..runtime import distributed, rank_zero
 from .fit import fit
 from .setup import stage_paths
 
@@ -50,25 +50,26 @@ def resume_config(path: str | Path, overrides: dict, say=print) -> TrainConfig:
 
 
 def run_chain(
-    steps: tuple[Step, ...], values: dict, preset: str, out: Path, say=print
+    links: tuple[ChainLink, ...], values: dict, preset: str, out: Path, say=print
 ) -> list[dict]:
-    """Train each step into `out` (skip complete stages, resume partial ones); fit results."""
+    """Train each link of the chain into `out` (skip complete stages, resume partial ones);
+    the fit results."""
     say = distributed.main_say(say, distributed.current())
     results = []
-    for step in steps:
-        status = stage_status(out, step.stage)
+    for link in links:
+        status = stage_status(out, link.stage)
         if status == "complete":
-            say(f"stage {step.stage} in {out} is complete; skipped")
+            say(f"stage {link.stage} in {out} is complete; skipped")
             continue
         if status == "partial":
             cfg = resume_config(
-                stage_paths(out, step.stage)["last"], {**values, "out": str(out)}, say
+                stage_paths(out, link.stage)["last"], {**values, "out": str(out)}, say
             )
-            say(f"stage {step.stage} in {out} was interrupted; resuming from {cfg.resume}")
+            say(f"stage {link.stage} in {out} was interrupted; resuming from {cfg.resume}")
         else:
-            init = str(stage_paths(out, step.init_stage)["best"]) if step.init_stage else None
+            init = str(stage_paths(out, link.init_stage)["best"]) if link.init_stage else None
             cfg = make_config(
-                preset, **{**values, "stage": step.stage, "out": str(out), "init": init}
+                preset, **{**values, "stage": link.stage, "out": str(out), "init": init}
             )
         results.append(fit(cfg, say))
     return results
@@ -112,9 +113,7 @@ def run_folds(
     world = distributed.current()
     say = distributed.main_say(say, world)
     splits = values.get("splits")
-    distributed.main_only(
-        lambda: write_manifest(out, recipe, preset, folds, n_folds, splits), world
-    )
+    rank_zero.main_only(lambda: write_manifest(out, recipe, preset, folds, n_folds, splits), world)
     for k in folds:
         say(f"== recipe {recipe}, fold {k} of {n_folds}: {out / f'fold{k}'}")
         run_chain(RECIPES[recipe], {**values, "fold": k}, preset, out / f"fold{k}", say)

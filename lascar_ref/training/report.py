@@ -6,6 +6,8 @@ Tests: tests/test_train_e2e.py, tests/test_stage_protection.py
 
 from __future__ import annotations
 
+from ..stage_table import STAGES
+
 
 def start_line(record: dict) -> str:
     """One line on what a stage starts from."""
@@ -22,12 +24,13 @@ def start_line(record: dict) -> str:
 
 
 def epoch_line(record: dict) -> str:
-    """One line per epoch: loss, alpha(t) (Stage II only, where Eq. 7 acts), validation metrics,
-    seconds."""
+    """One line per epoch: loss, alpha(t) (in the stage with the wall prior, where Eq. 7 acts),
+    validation metrics, seconds."""
     val = " ".join(
         f"{k[4:]}={v:.4f}" for k, v in record.items() if k.startswith("val_") and k != "val_dice"
     )
-    alpha = f"alpha {record['alpha_t']:.2f}, " if record["stage"] == 2 else ""
+    wall_prior = STAGES[record["stage"]].wall_prior
+    alpha = f"alpha {record['alpha_t']:.2f}, " if wall_prior else ""
     return (
         f"stage {record['stage']} epoch {record['epoch']}: loss {record['loss']:.4f}, "
         f"{alpha}{val} ({record['seconds']:.1f} s)"

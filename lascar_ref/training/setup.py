@@ -4,28 +4,32 @@ docs/design.md §2.
 `setup_run` builds the stage's model (fresh random weights from the seed), loads the --init
 weights (init_weights.py: an earlier stage, or MONAI weights) or the --resume state, freezes
 and groups the parameters by the stage table (protection only for loaded groups), and creates
-the optimiser (AdamW), the GradScaler (fp16 only), the two random streams (patch sampler,
-augmentation), the early stopping and the non-finite budget, and wraps the model for torchrun
-(DistributedDataParallel). `Run.state` is the checkpoint of one epoch (training/state.py).
+the optimiser (AdamW), the GradScaler (fp16 only), the autocast context (runtime/device.py), the
+two random streams (patch sampler, augmentation) and the early stopping, and wraps the model for
+torchrun (DistributedDataParallel); all go into one `Run`, built by keyword and never reassigned.
+`Run.record` is the checkpoint of one epoch (checkpoint_record.CheckpointRecord).
 Tests: tests/test_train_resume.py, tests/test_stage_protection.py
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from ..checkpoint_record import CheckpointRecord
 from ..config import TrainConfig, config_dict
 from ..errors import CheckpointError
 from ..init_weights import WeightsFile, apply_weights, read_weights
 from ..runtime import distributed
+from ..runtime.device import autocast_for, resolve_amp
 from ..runtime.distributed import SINGLE, World, augment_seed
 from ..runtime.speed import apply_speed_options
-from ..stage_table import StageSpec, build_model, freeze, param_groups, selection_start
-from .state import restore_training_state, training_state
-from .stopping import EarlyStopping, NonFiniteBudget
+from ..stage_table import STAGES, StageSpec, build_model, freeze, param_groups, selection_start
+from .state import restore_training_state, rng_by_rank, rng_state
+from .stopping import EarlyStopping
 
 
 def stage_paths(out: str | Path, stage: int) -> dict[str, Path]:
@@ -42,15 +46,17 @@ def early_stopping(spec: StageSpec, cfg: TrainConfig) -> EarlyStopping:
     return EarlyStopping(cfg.patience, cfg.min_delta, start)
 
 
-def load_init(cfg: TrainConfig) -> WeightsFile:
+def load_init(cfg: TrainConfig, spec: StageSpec) -> WeightsFile:
     """The --init weights (an earlier stage's checkpoint, MONAI SwinUNETR weights or MONAI's
     self-supervised Swin encoder; init_weights.py), checked before any data is read: a lascar_ref
-    checkpoint cannot initialise Stage I, and the feature size must match."""
+    checkpoint cannot initialise a stage the table starts from random weights (Stage I), and the
+    feature size must match."""
     src = read_weights(cfg.init)
-    if src.kind == "lascar" and cfg.stage == 1:
+    if src.kind == "lascar" and not spec.init_from:
+        later = ", ".join(str(n) for n, s in STAGES.items() if s.init_from)
         raise CheckpointError(
-            f"{cfg.init}: Stage 1 starts from random weights (paper §3.2); "
-            f"--init of a lascar_ref checkpoint is for Stages 2, 3"
+            f"{cfg.init}: Stage {spec.number} starts from random weights (paper §3.2); "
+            f"--init of a lascar_ref checkpoint is for Stages {later}"
         )
     if src.feature_size != cfg.feature_size:
         raise CheckpointError(
@@ -60,23 +66,24 @@ def load_init(cfg: TrainConfig) -> WeightsFile:
     return src
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Run:
-    """The trained and checkpointed objects of one stage run."""
+    """The trained and checkpointed objects of one stage run (never reassigned after setup_run)."""
 
     spec: StageSpec
     model: torch.nn.Module
+    trained: torch.nn.Module  # model, or its DDP wrapper under torchrun
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
+    autocast: functools.partial  # `with run.autocast():` (runtime/device.autocast_for)
     gens: tuple[torch.Generator, torch.Generator]  # (patch sampler, augmentation)
     stopper: EarlyStopping
     loaded: list[str]  # module groups loaded from an earlier stage
     frozen: list[str]  # module prefixes frozen (only inside loaded groups)
     device: torch.device
     amp_dtype: torch.dtype | None  # autocast dtype, None = float32
-    budget: NonFiniteBudget  # consecutive non-finite steps still allowed
     world: World = SINGLE  # this process among the torchrun processes
-    trained: torch.nn.Module | None = None  # model, or its DDP wrapper under torchrun
+    bars: bool = False  # progress bars (--progress, on the main process only)
     init_sha256: str | None = None  # SHA-256 of the --init file (checkpoint "init_sha256")
     split_sha256: str | None = None  # SHA-256 of the fold assignment (data/splits.py)
 
@@ -87,28 +94,26 @@ class Run:
         """Training is over after `epoch`: early stopping fired or max_epochs is reached."""
         return self.stopper.stop or epoch + 1 >= cfg.max_epochs
 
-    def state(self, cfg: TrainConfig, epoch: int, alpha: float, record: dict) -> dict:
+    def record(self, cfg: TrainConfig, epoch: int, alpha: float, metrics: dict) -> CheckpointRecord:
         """The checkpoint after `epoch`; complete once early stopping fired or max_epochs is hit.
         Under torchrun every rank must call it (the ranks' RNG states are gathered)."""
-        complete = self.complete(cfg, epoch)
-        arch = {"model": self.spec.model.__name__, "feature_size": cfg.feature_size}
-        return training_state(
-            stage=cfg.stage,
-            arch=arch,
+        return CheckpointRecord(
+            stage=self.spec.number,
+            arch={"model": self.spec.model.__name__, "feature_size": cfg.feature_size},
             epoch=epoch,
-            complete=complete,
-            loaded_groups=self.loaded,
+            complete=self.complete(cfg, epoch),
+            loaded_groups=list(self.loaded),
             init_sha256=self.init_sha256,
             split_sha256=self.split_sha256,
-            model=self.model,
-            optimizer=self.optimizer,
-            scaler=self.scaler,
-            stopper=self.stopper,
-            alpha_t=alpha,
-            gens=self.gens,
-            device=self.device,
+            model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(),
+            scaler=self.scaler.state_dict(),
+            early_stopping=self.stopper.state(),
+            alpha_t=float(alpha),
+            rng=rng_state(self.gens, self.device),
+            rng_by_rank=rng_by_rank(self.gens, self.device),
             config=config_dict(cfg),
-            metrics=record,
+            metrics={k: v for k, v in metrics.items() if isinstance(v, float)},
         )
 
 
@@ -116,14 +121,15 @@ def setup_run(
     cfg: TrainConfig,
     spec: StageSpec,
     device: torch.device,
-    amp_dtype,
-    init: WeightsFile | None,
-    resume: dict | None,
+    init: WeightsFile | None = None,
+    resume: dict | None = None,
+    split_sha256: str | None = None,
     say=print,
     world: World = SINGLE,
 ) -> tuple[Run, int]:
     """(the run, the first epoch to train): fresh, initialised from `init`, or resumed; under
     torchrun (`world`) each rank restores its own random streams from the checkpoint."""
+    amp_dtype = resolve_amp(cfg.amp, device)
     torch.manual_seed(cfg.seed)
     model = build_model(spec, cfg.feature_size, cfg.use_checkpoint)
     loaded = []
@@ -142,26 +148,29 @@ def setup_run(
         torch.Generator().manual_seed(cfg.seed),
         torch.Generator().manual_seed(augment_seed(cfg.seed, world.rank)),
     )
-    run = Run(
-        spec,
-        model,
-        optimizer,
-        scaler,
-        gens,
-        early_stopping(spec, cfg),
-        loaded,
-        frozen,
-        device,
-        amp_dtype,
-        NonFiniteBudget.for_amp(amp_dtype),
-        world,
-    )
-    run.init_sha256 = resume.get("init_sha256") if resume else (init.sha256 if init else None)
+    stopper = early_stopping(spec, cfg)
     start = 0
     if resume:
         start = restore_training_state(
-            resume, model, optimizer, scaler, run.stopper, gens, device, say, cfg.resume, world
+            resume, model, optimizer, scaler, stopper, gens, device, say, cfg.resume, world
         )
         say(f"resumed from {cfg.resume} at epoch {start}")
-    run.trained = distributed.wrap(model, device, world)  # DDP under torchrun, else the model
+    run = Run(
+        spec=spec,
+        model=model,
+        trained=distributed.wrap(model, device, world),  # DDP under torchrun, else the model
+        optimizer=optimizer,
+        scaler=scaler,
+        autocast=autocast_for(device, amp_dtype),
+        gens=gens,
+        stopper=stopper,
+        loaded=loaded,
+        frozen=frozen,
+        device=device,
+        amp_dtype=amp_dtype,
+        world=world,
+        bars=cfg.bars and world.main,
+        init_sha256=resume.get("init_sha256") if resume else (init.sha256 if init else None),
+        split_sha256=split_sha256,
+    )
     return run, start

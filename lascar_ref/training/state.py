@@ -1,9 +1,9 @@
-"""The training state of a checkpoint: build it after an epoch, restore it on --resume —
-paper §4.2; docs/design.md §2 ("Files", "Determinism"), §11.
+"""The random streams of a run, and restoring a checkpoint on --resume — paper §4.2;
+docs/design.md §2 ("Files", "Determinism"), §11.
 
-`training_state` gathers everything an exact resume needs (model, optimiser, GradScaler, early
-stopping, alpha(t), every random stream of every rank) into the checkpoint dict that
-checkpoint.save_checkpoint writes; `restore_training_state` puts it back.
+`rng_state`: every random stream of this process (the checkpoint's "rng"; `rng_by_rank` gathers
+them over the torchrun ranks). setup.Run.record builds the checkpoint (checkpoint_record.py) from
+them and the trained objects; `restore_training_state` puts a checkpoint back, exactly.
 Tests: tests/test_train_checkpoint.py, tests/test_train_resume.py
 """
 
@@ -28,44 +28,10 @@ def rng_state(gens: tuple[torch.Generator, torch.Generator], device: torch.devic
     }
 
 
-def training_state(
-    *,
-    stage: int,
-    arch: dict,
-    epoch: int,
-    complete: bool,
-    loaded_groups: list[str],
-    init_sha256: str | None,
-    split_sha256: str | None,
-    model,
-    optimizer,
-    scaler,
-    stopper: EarlyStopping,
-    alpha_t: float,
-    gens,
-    device: torch.device,
-    config: dict,
-    metrics: dict,
-) -> dict:
-    """The checkpoint dict after `epoch` (see the module docstring)."""
-    return {
-        "stage": stage,
-        "arch": arch,
-        "epoch": epoch,
-        "complete": complete,
-        "loaded_groups": list(loaded_groups),
-        "init_sha256": init_sha256,
-        "split_sha256": split_sha256,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scaler": scaler.state_dict(),
-        "early_stopping": stopper.state(),
-        "alpha_t": float(alpha_t),
-        "rng": rng_state(gens, device),
-        "rng_by_rank": gather(rng_state(gens, device)),  # [rng] in one process
-        "config": config,
-        "metrics": {k: v for k, v in metrics.items() if isinstance(v, float)},
-    }
+def rng_by_rank(gens: tuple[torch.Generator, torch.Generator], device: torch.device) -> list:
+    """[rng_state] of every torchrun rank, in rank order ([rng_state] in one process); every rank
+    must call it."""
+    return gather(rng_state(gens, device))
 
 
 def restore_training_state(
@@ -89,9 +55,7 @@ def restore_training_state(
         scaler.load_state_dict(state["scaler"])
     elif scaler.is_enabled():
         say(f"{source}: saved without a GradScaler (not fp16); starting a fresh fp16 loss scale")
-    stopper.best, stopper.best_epoch, stopper.bad_epochs = (
-        state["early_stopping"][k] for k in ("best", "best_epoch", "bad_epochs")
-    )
+    stopper.load(state["early_stopping"])
     check_world_size(state, world.size, source)
     rng = state.get("rng_by_rank", [state["rng"]])[world.rank]
     sampler, aug = gens

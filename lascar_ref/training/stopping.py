@@ -2,9 +2,7 @@
 
 `EarlyStopping`: stop after `patience` validations without an improvement of the stage's
 validation Dice larger than `min_delta` (paper: patience 30, min delta 1e-4).
-`NonFiniteBudget`: how many consecutive non-finite losses may be skipped before training stops.
-With fp16, a GradScaler legitimately meets a few overflows while it calibrates its scale, so a
-few skips are allowed; otherwise the first non-finite loss stops training.
+(What a non-finite loss does is the training step's: fit.NonFiniteBudget.)
 Tests: tests/test_train_stopping.py
 """
 
@@ -12,10 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import torch
-
-FP16_SKIPS = 5  # consecutive non-finite fp16 steps allowed before training stops
 
 
 @dataclass
@@ -48,29 +42,8 @@ class EarlyStopping:
     def state(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
 
-
-@dataclass
-class NonFiniteBudget:
-    """Skips left for consecutive non-finite losses; a finite step restores the allowance."""
-
-    allowance: int
-    left: int = -1
-
-    def __post_init__(self) -> None:
-        if self.left < 0:
-            self.left = self.allowance
-
-    @classmethod
-    def for_amp(cls, amp_dtype: torch.dtype | None) -> NonFiniteBudget:
-        """FP16_SKIPS under fp16 autocast, else 0 (the first non-finite loss stops training)."""
-        return cls(FP16_SKIPS if amp_dtype == torch.float16 else 0)
-
-    def spend(self) -> bool:
-        """Use one skip; False when none was left (training must stop)."""
-        if self.left <= 0:
-            return False
-        self.left -= 1
-        return True
-
-    def reset(self) -> None:
-        self.left = self.allowance
+    def load(self, state: dict) -> None:
+        """Put back a state() (from a checkpoint, or rank 0's under torchrun)."""
+        self.best, self.best_epoch, self.bad_epochs = (
+            state[k] for k in ("best", "best_epoch", "bad_epochs")
+        )

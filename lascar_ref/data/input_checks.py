@@ -77,11 +77,15 @@ def read_structure(source: dict, name: str) -> np.ndarray:
 
 
 def check_dataset(
-    root: str | Path, labels: str | None = None, info: list[str] | None = None
+    root: str | Path,
+    labels: str | None = None,
+    info: list[str] | None = None,
+    stage_tasks: dict[int, tuple[int, ...]] | None = None,
 ) -> list[str]:
     """Every problem of a dataset, one message per problem (empty list: all good), in any
     layout (dataset.py). `info`, if given, receives the layout, the label mapping, the stages the
-    dataset supports and the fold groups of its scans (groups.py)."""
+    dataset supports (of `stage_tasks`, stage_table.STAGE_TASKS) and the fold groups of its scans
+    (groups.py)."""
     problems: list[str] = []
     try:
         ds = open_dataset(root, labels, problems)
@@ -98,6 +102,6 @@ def check_dataset(
                 continue
             prints[case.name], tasks[case.name] = fingerprint(img.data, img.affine), task
     if info is not None:
-        info += ds.lines()
+        info += ds.lines(stage_tasks or {})
         info += group_scans(prints, tasks).lines()
     return problems

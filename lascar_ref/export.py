@@ -1,11 +1,11 @@
-"""Model commands — docs/design.md §1, §10.
+"""Export a checkpoint as MONAI SwinUNETR weights — docs/design.md §1, §10.
 
-  python -m lascar_ref.models export stage3.pt OUT.pt [--decoder la|scar]
+  python -m lascar_ref.export stage3.pt OUT.pt [--decoder la|scar]
 
 Writes a state dict that MONAI's SwinUNETR(in_channels=1, out_channels=1, feature_size=F) loads
-with strict=True (monai_keys.py): E and one decoder of a lascar_ref checkpoint (Stage I: D_LA,
-Stage III: D_scar, Stage II: --decoder, default scar). Reads the checkpoint with
-torch.load(weights_only=True). Tests: tests/test_monai_weights.py
+with strict=True (models/monai_keys.py): E and one decoder of a lascar_ref checkpoint (its
+decoders from the stage table: Stage I: D_LA, Stage III: D_scar, Stage II: --decoder, default
+scar). Reads the checkpoint with torch.load(weights_only=True). Tests: tests/test_monai_weights.py
 """
 
 from __future__ import annotations
@@ -15,65 +15,51 @@ import sys
 
 import torch
 
-from .monai_keys import export_monai_state_dict
-from .swin_unetr import SwinUNETR
-
-DECODERS = {
-    1: {"la": "decoder"},
-    2: {"la": "decoder_la", "scar": "decoder_scar"},
-    3: {"scar": "decoder"},
-}
+from .models.monai_keys import export_monai_state_dict
+from .models.swin_unetr import SwinUNETR
+from .stage_table import ONE_DECODER, STAGES
 
 
 def single_decoder_state(state: dict, decoder: str | None) -> tuple[dict, str]:
     """A lascar_ref checkpoint -> (our single-decoder SwinUNETR state dict, the structure kept)."""
     stage = state["stage"]
-    choices = DECODERS[stage]
+    choices = STAGES[stage].decoders  # structure -> decoder prefix
     structure = decoder or ("scar" if "scar" in choices else "la")
     if structure not in choices:
         raise ValueError(
             f"a Stage {stage} checkpoint has no {structure} decoder (has {sorted(choices)})"
         )
     prefix = choices[structure] + "."
-    out = {k: v for k, v in state["model"].items() if k.startswith("encoder.")}
+    encoder, decoder = ONE_DECODER["E"] + ".", ONE_DECODER["decoder"] + "."
+    out = {k: v for k, v in state["model"].items() if k.startswith(encoder)}
     out.update(
-        {
-            "decoder." + k[len(prefix) :]: v
-            for k, v in state["model"].items()
-            if k.startswith(prefix)
-        }
+        {decoder + k[len(prefix) :]: v for k, v in state["model"].items() if k.startswith(prefix)}
     )
     return out, structure
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m lascar_ref.models",
+        prog="python -m lascar_ref.export",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="cmd", required=True)
-    e = sub.add_parser("export", help="write a MONAI SwinUNETR state dict")
-    e.add_argument("ckpt")
-    e.add_argument("out")
-    e.add_argument(
+    p.add_argument("ckpt", help="a lascar_ref checkpoint (stage{N}.pt)")
+    p.add_argument("out", help="the MONAI SwinUNETR state dict to write")
+    p.add_argument(
         "--decoder", choices=["la", "scar"], help="Stage II: which decoder (default: scar)"
     )
     a = p.parse_args(argv)
     try:
         state = torch.load(a.ckpt, map_location="cpu", weights_only=True)
-        if (
-            not isinstance(state, dict)
-            or "model" not in state
-            or state.get("stage") not in DECODERS
-        ):
+        if not isinstance(state, dict) or "model" not in state or state.get("stage") not in STAGES:
             raise ValueError("not a lascar_ref checkpoint (no stage and model)")
         weights, structure = single_decoder_state(state, a.decoder)
         model = SwinUNETR(feature_size=state["arch"]["feature_size"])
         model.load_state_dict(weights, strict=True)
         torch.save(export_monai_state_dict(model), a.out)
     except (OSError, RuntimeError, ValueError, KeyError) as err:
-        print(f"python -m lascar_ref.models: error: {a.ckpt}: {err}", file=sys.stderr)
+        print(f"python -m lascar_ref.export: error: {a.ckpt}: {err}", file=sys.stderr)
         return 2
     print(
         f"wrote {a.out}: MONAI SwinUNETR(in_channels=1, out_channels=1, "

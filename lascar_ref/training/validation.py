@@ -17,6 +17,7 @@ import torch
 from ..evaluation.metrics import case_metrics
 from ..inference.sliding_window import sliding_window_probs
 from ..labels import channel
+from ..runtime.device import autocast_for
 from ..runtime.distributed import SINGLE, World, gather
 from ..stage_data import CaseTensors
 from ..stage_table import StageSpec, predict_logits
@@ -73,9 +74,7 @@ def validation_rows(
     rows = []
     for case in cases:
         device = case.image.device
-        with torch.autocast(
-            device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
-        ):
+        with autocast_for(device, amp_dtype)():
             probs = sliding_window_probs(
                 case.image, predict, patch, overlap, sw_batch_size, progress=False
             )

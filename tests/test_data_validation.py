@@ -1,5 +1,5 @@
 """Bad inputs produce errors that name the file and the problem (lascar_ref/data/nifti_io.py,
-validate.py, layout.py); `check` reports every problem at once."""
+input_checks.py, layout.py); `check` reports every problem at once."""
 
 import shutil
 

@@ -4,7 +4,9 @@ A checkpoint is a dict of tensors and primitives only, whose keys are defined on
 checkpoint_record.CheckpointRecord (its `describe()` lists them with their use and type).
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash
 never leaves a half-written file in place of a good one and two writers never share a temporary.
-`load_checkpoint` uses torch.load(weights_only=True) (a pickle that would run code is refused),
+`load_checkpoint` uses torch.load(weights_only=True) (a pickle that would run code is refused, and
+the error never repeats torch's advice to load it unsafely; a file that is no torch file is named
+as such),
 then checks the schema of its use (weights, eval or resume: every key read, with its type and
 nested keys, derived from the record) and the stage, raising CheckpointError (errors.py) naming
 the file. The record is built by training/setup.py and restored by training/state.py.
@@ -27,6 +29,8 @@ from .checkpoint_record import FORMAT, USES, CheckpointRecord, schema
 from .errors import CheckpointError
 
 SCHEMAS = {use: schema(use) for use in USES}  # "weights" (--init), "eval", "resume"
+PICKLE_MARK = b"\x80"  # the first byte of a pickle (protocol >= 2): torch.save's legacy format
+ZIP_MARK = b"PK\x03\x04"  # the first bytes of a zip archive: torch.save's format
 
 
 def save_checkpoint(state: CheckpointRecord | dict, path: str | Path) -> None:
@@ -71,17 +75,30 @@ def safe_load(path: str | Path, map_location="cpu"):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head.startswith((PICKLE_MARK, ZIP_MARK)):  # a truncated zip still starts with its mark
+        raise CheckpointError(
+            f"{path}: not a PyTorch file (neither a torch.save zip archive nor a pickle)"
+        )
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise CheckpointError(
             f"{path}: refused by the safe loader (weights_only=True): it holds objects "
-            f"other than tensors and primitives ({str(e).splitlines()[0]})"
+            f"other than tensors and primitives ({_refusal(e)}); this tool never loads such a file"
         ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
         raise CheckpointError(
             f"{path}: unreadable or truncated checkpoint ({type(e).__name__}: {e})"
         ) from e
+
+
+def _refusal(e: Exception) -> str:
+    """What the safe loader refused, without torch's advice to load unsafely."""
+    lines = [line.strip() for line in str(e).splitlines()]
+    named = [line for line in lines if "Unsupported global" in line or "WeightsUnpickler" in line]
+    return named[0] if named else type(e).__name__
 
 
 def file_sha256(path: str | Path) -> str:

@@ -28,13 +28,23 @@ def test_pickled_code_is_refused_and_never_runs(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"format": "lascar_ref/1", "stage": 1, "model": Payload(str(marker))}, path)
     assert not marker.exists()
-    with pytest.raises(CheckpointError, match=r"evil\.pt: refused by the safe loader"):
+    with pytest.raises(CheckpointError, match=r"evil\.pt: refused by the safe loader") as err:
         load_checkpoint(path)
     assert not marker.exists()
+    assert "weights_only` set to `False`" not in str(err.value)  # never torch's unsafe advice
+    assert "Unsupported global" in str(err.value)  # but what was refused
     with open(
         path, "rb"
     ) as f:  # the file really does hold the payload: an unsafe load would run it
         assert b"pwned" in f.read()
+
+
+def test_a_file_that_is_no_torch_file_is_named_as_such(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("# a text file, not a checkpoint\n")
+    with pytest.raises(CheckpointError, match=r"README\.md: not a PyTorch file") as err:
+        load_checkpoint(path)
+    assert "weights_only" not in str(err.value)
 
 
 def test_atomic_write_keeps_the_previous_file_on_a_crash(tmp_path, monkeypatch):

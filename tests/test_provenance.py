@@ -88,3 +88,22 @@ def test_file_sha256_is_the_bytes_hash(tmp_path):
     assert file_sha256(f) == hashlib.sha256(b"abc").hexdigest()
     f.write_bytes(b"abcd")  # another size: not served from the memo
     assert file_sha256(f) == hashlib.sha256(b"abcd").hexdigest()
+
+
+def test_a_result_of_older_metric_code_or_a_truncated_file_is_stale(tmp_path):
+    """The metrics version is part of the provenance (a result without it is re-evaluated), and a
+    truncated metrics.json is stale with one line naming it, not a JSON error."""
+    from lascar_ref.evaluation.provenance import METRICS_VERSION, read_result
+
+    cases = [case("task1/train_1", "aa")]
+    now = provenance(["c1"], "original", False, tmp_path, 0, cases)
+    assert now["metrics_version"] == METRICS_VERSION
+    older = {k: v for k, v in now.items() if k != "metrics_version"}
+    assert differences(older, now) == [f"metrics_version: None -> {METRICS_VERSION}"]
+    path = tmp_path / "metrics.json"
+    path.write_text('{"provenance": {"checkpoint"')  # cut off mid-write
+    stored, why = read_result(path)
+    assert stored is None and why.startswith(f"{path}: unreadable") and "stale" in why
+    assert read_result(tmp_path / "absent.json") == (None, "no metrics.json")
+    path.write_text('{"cases": []}')
+    assert read_result(path) == ({"cases": []}, "")

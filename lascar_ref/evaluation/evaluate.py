@@ -37,7 +37,7 @@ from ..runtime.device import autocast_for, resolve_amp, resolve_device
 from ..stage_data import fold_cases, open_data
 from ..stage_table import STAGES, StageSpec, build_model, predict_logits
 from .metrics import DISTANCES, case_metrics, diagonal_mm, scar_burden, summarize
-from .provenance import differences, provenance
+from .provenance import differences, provenance, read_result
 
 
 def evaluate(
@@ -221,13 +221,13 @@ def stored_or_evaluated(
     metrics = Path(out) / "metrics.json"
     if not reuse:
         why = "re-evaluation asked"
-    elif not metrics.is_file():
-        why = "no metrics.json"
     else:
-        stored = json.loads(metrics.read_text())
-        why = "; ".join(differences(stored.get("provenance"), prov))
-        if not why:
-            return stored["cases"], ""
+        stored, why = read_result(metrics)
+        if stored is not None:
+            why = "; ".join(differences(stored.get("provenance"), prov))
+            if not why and "cases" in stored:
+                return stored["cases"], ""
+            why = why or f"{metrics}: no cases recorded, treated as stale"
     if not evaluate_stale:
         return None, why
     say(f"evaluating {chain[-1][0]} -> {out} ({why})")

@@ -21,6 +21,7 @@ from ..data import read_volume
 from ..inference.postprocess import CANDIDATES, apply
 from ..stage_table import STAGES
 from .metrics import dice
+from .provenance import read_result
 
 FILE = "postprocessing.json"
 
@@ -32,10 +33,12 @@ def pooled_predictions(folder: Path, n_folds: int) -> list[dict]:
     for k in range(n_folds):
         cases: dict[str, dict] = {}
         for stage_dir in (folder / f"fold{k}" / "eval" / f"stage{n}" for n in sorted(STAGES)):
-            metrics = stage_dir / "metrics.json"
-            if not metrics.is_file():
+            stored, why = read_result(stage_dir / "metrics.json")
+            if stored is None:
+                if why != "no metrics.json":
+                    print(f"warning: {why}; its predictions are left out of the choice")
                 continue
-            for case, src in json.loads(metrics.read_text()).get("sources", {}).items():
+            for case, src in stored.get("sources", {}).items():
                 entry = cases.setdefault(case, {"case": case, "gt": {}, "pred": {}})
                 for name in ("la", "scar"):
                     f = stage_dir / "predictions" / f"{case.replace('/', '_')}_{name}.nii.gz"

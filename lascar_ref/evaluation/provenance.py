@@ -7,17 +7,46 @@ A result (metrics.json of one evaluated checkpoint) records its provenance:
                training crop) or "whole" (the whole scan, as predict.py)
   data_root    the dataset folder the cases were read from
   fold, cases  the fold and a SHA-256 over the evaluated cases' names and voxel hashes
+  metrics_version  METRICS_VERSION, bumped whenever the code of a metric changes
 A stored result is reused only when every field equals what would be evaluated now
-(`differences` names the fields that do not).
+(`differences` names the fields that do not); a metrics.json that cannot be read (truncated,
+not JSON) is stale, named in one line by `read_result`, never an error.
 Tests: tests/test_provenance.py
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
-FIELDS = ("checkpoint", "init_chain", "grid", "mirror", "fov", "data_root", "fold", "cases")
+METRICS_VERSION = 1  # bump when evaluation/metrics.py changes what it computes
+FIELDS = (
+    "checkpoint",
+    "init_chain",
+    "grid",
+    "mirror",
+    "fov",
+    "data_root",
+    "fold",
+    "cases",
+    "metrics_version",
+)
+
+
+def read_result(path: Path) -> tuple[dict | None, str]:
+    """(the stored metrics.json, "") or (None, why): "no metrics.json", or one line naming the
+    file when it cannot be read (a truncated or hand-edited file is stale, not an error)."""
+    path = Path(path)
+    if not path.is_file():
+        return None, "no metrics.json"
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"{path}: unreadable ({type(e).__name__}: {e}), treated as stale"
+    if not isinstance(stored, dict):
+        return None, f"{path}: not a metrics.json object, treated as stale"
+    return stored, ""
 
 
 def cases_fingerprint(cases) -> str:
@@ -41,6 +70,7 @@ def provenance(
         "data_root": str(Path(root).resolve()),
         "fold": int(fold),
         "cases": cases_fingerprint(cases),
+        "metrics_version": METRICS_VERSION,
     }
 
 

@@ -1,7 +1,7 @@
 """Checkpoints: atomic writes, safe and checked loads — docs/design.md §2, §8.
 
 A checkpoint is a dict of tensors and primitives only, whose keys are defined once, by
-checkpoint_record.CheckpointRecord (its `describe()` lists them with their use and type).
+checkpoint_record.CheckpointRecord (each field with the use that reads it and its type).
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash
 never leaves a half-written file in place of a good one and two writers never share a temporary.
 `load_checkpoint` uses torch.load(weights_only=True) (a pickle that would run code is refused, and

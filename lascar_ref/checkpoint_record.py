@@ -5,7 +5,7 @@ key, in file order, each with the use that reads it ("weights": --init and predi
 "eval": eval.py; "resume": --resume; None: optional, absent in older files), its type, the
 nested fields that are read, and what it holds. training/setup.py builds the record after each
 epoch (by keyword), checkpoint.save_checkpoint writes `as_dict()`, and checkpoint.SCHEMAS, which
-load_checkpoint checks, are derived from the fields (`schema`). `describe()` prints the table.
+load_checkpoint checks, are derived from the fields (`schema`).
 Tests: tests/test_train_checkpoint.py, tests/test_package_layout.py (a file of an older commit)
 """
 
@@ -74,12 +74,3 @@ def schema(use: str) -> dict[str, tuple[type, tuple[str, ...]]]:
         for f in fields()
         if f.metadata["use"] == u
     }
-
-
-def describe() -> str:
-    """The checkpoint's keys as a table: key, use (or "optional"), type, what it holds."""
-    return "\n".join(
-        f"{f.name:15} {f.metadata['use'] or 'optional':8} {f.metadata['kind'].__name__:6} "
-        f"{f.metadata['what']}"
-        for f in fields()
-    )

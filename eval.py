@@ -3,7 +3,7 @@
   python eval.py --ckpt stage3.pt [--data DIR] [--fold k] [--out DIR] [--cases NAME ...]
                  [--grid original|preprocessed] [--mirror] [--device cpu] [--no-chain] [--figures]
                  [--fov crop|whole] [--re-evaluate]
-  python eval.py --summary RUNS [--grid ...] [--no-evaluate]
+  python eval.py --summary RUNS [--grid ...] [--no-evaluate] [--last-epoch]
 
 --ckpt: sliding-window inference on the fold's validation cases (the fold, data and preprocessing
 stored in the checkpoint unless given), predictions as NIfTI in each case's original geometry and
@@ -19,7 +19,11 @@ same code (inference/whole_scan.py), so false positives outside the training cro
 --figures (needs the viz extra) adds a Fig. 3-like PNG per case and the training curves.
 --summary: Tables 2 and 3 over every fold and recipe under RUNS (train.py --recipe), evaluating
 what has no up-to-date result, with paired comparisons (each recipe against full, each Table 2
-row against the one before); written to RUNS/summary.{md,csv,json}.
+row against the one before; the fold is the unit, scar Dice of each baseline against full the
+primary endpoint, Holm-adjusted); written to RUNS/summary.{md,csv,json}. --last-epoch tabulates
+every stage's last epoch (stage{N}.last.pt) instead of the kept one, into
+RUNS/summary_last.{md,csv,json}: the kept epoch is chosen on the validation scans it is scored on
+(as in the paper), and the last epoch's score beside it shows how much that choice adds.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from pathlib import Path
 from lascar_ref.cli import add_progress_options
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.evaluation.evaluate import init_chain, stored_or_evaluated
-from lascar_ref.evaluation.summary import render, summarize_runs, write_summary
+from lascar_ref.evaluation.summary import summarize_runs
+from lascar_ref.evaluation.summary_report import render, write_summary
 from lascar_ref.evaluation.tables import table2
 from lascar_ref.presets import PRESETS
 from lascar_ref.stage_table import STAGES
@@ -84,6 +89,12 @@ def parse(argv=None) -> argparse.Namespace:
         help="--summary: only read stored results whose provenance matches; name the stale ones",
     )
     p.add_argument(
+        "--last-epoch",
+        action="store_true",
+        help="--summary: score every stage's last epoch (stage{N}.last.pt), not the kept one; "
+        "into RUNS/summary_last.*",
+    )
+    p.add_argument(
         "--re-evaluate",
         action="store_true",
         help="--ckpt: evaluate even when a stored result has the same provenance",
@@ -109,10 +120,12 @@ def main(argv=None) -> int:
 
             require_matplotlib()
         if a.summary:
-            summary = summarize_runs(Path(a.summary), evaluate=not a.no_evaluate, grid=a.grid)
-            write_summary(summary, Path(a.summary))
+            given = {"evaluate": not a.no_evaluate, "grid": a.grid, "last": a.last_epoch}
+            summary = summarize_runs(Path(a.summary), **given)
+            name = "summary_last" if a.last_epoch else "summary"
+            write_summary(summary, Path(a.summary), name)
             print(render(summary))
-            print(f"written: {Path(a.summary) / 'summary.md'}, summary.csv, summary.json")
+            print(f"written: {Path(a.summary) / name}.md, {name}.csv, {name}.json")
             return 0
         overrides = {
             "data": a.data,

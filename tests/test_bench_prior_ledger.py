@@ -147,26 +147,35 @@ def test_the_report_says_when_pairs_come_from_several_commits(capsys):
 
 
 def test_markdown_tables_hold_each_run_and_the_paired_means():
+    """The unit is the seed: pairs (seed, fold) of one seed are averaged first, the interval
+    and p are a paired t over the 3 seed means; the 6 pairs are descriptive."""
     ledger = {"format": prior_ledger.FORMAT, "pairs": []}
-    ramp, alpha0 = [0.30, 0.20, 0.25], [0.10, 0.22, 0.20]
-    for i, (a, b) in enumerate(zip(ramp, alpha0)):
-        records = runs(i, 0, a, b)
+    keys = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    ramp, alpha0 = [0.30, 0.26, 0.20, 0.24, 0.25, 0.27], [0.10, 0.20, 0.22, 0.20, 0.20, 0.21]
+    for (seed, fold), a, b in zip(keys, ramp, alpha0):
+        records = runs(seed, fold, a, b)
         for r in records:
             ramp2 = r["variant"] == "ramp" and r["stage"] == 2
-            r.update(best_epoch=3, alpha=1.0 if ramp2 else None, predicted_voxels=100 + i)
-        prior_ledger.add(ledger, bench_prior.PROTOCOL, i, 0, records, CODE)
+            r.update(best_epoch=3, alpha=1.0 if ramp2 else None, predicted_voxels=100 + seed)
+        prior_ledger.add(ledger, bench_prior.PROTOCOL, seed, fold, records, CODE)
     lines = bench_prior.markdown(ledger["pairs"])
     assert sum(line.startswith("| 1 | 0 |") for line in lines) == 4  # the 4 runs of pair (1, 0)
     assert "| 0 | 0 | ramp | 2 | 3 (1) | 0.000 | 40.0 | 6.00 | 0.200 | 100 |" in lines
     assert "| 0 | 0 | alpha0 | 3 | 3 | 0.100 | 40.0 | 6.00 | 0.300 | 100 |" in lines
-    diff = np.mean(np.subtract(ramp, alpha0))
+    d = np.subtract(ramp, alpha0)
+    seed_means = d.reshape(3, 2).mean(axis=1)  # +0.13, +0.01, +0.055
+    ci = stats.ttest_1samp(seed_means, 0).confidence_interval()
+    p = stats.ttest_1samp(seed_means, 0).pvalue
     row = next(line for line in lines if line.startswith("| 3 | dice |"))
-    assert row.startswith(f"| 3 | dice | {diff:+.3f} | n/a | ")  # 3 pairs: no interval
+    assert row.startswith(
+        f"| 3 | dice | {seed_means.mean():+.3f} [{ci.low:+.3f}, {ci.high:+.3f}] over 3 seeds, "
+        f"t p = {p:.2g}; MDD80 "
+    )
     sd = np.std(ramp, ddof=1)
-    assert f"| 3 | ramp | {np.mean(ramp):.3f} ± {sd:.3f} (n=3) |" in "\n".join(lines)
+    assert f"| 3 | ramp | {np.mean(ramp):.3f} ± {sd:.3f} (n=6) |" in "\n".join(lines)
     cells = [c.strip() for c in row.split("|")]
-    p = stats.wilcoxon(np.subtract(ramp, alpha0)).pvalue  # 0.5: signs + - + of ranks 3, 1, 2
-    assert (cells[5], cells[6]) == (f"{p:.2g}", "3")  # Wilcoxon p over the pairs, n pairs
+    w = stats.wilcoxon(d).pvalue  # over the 6 pairs, descriptive
+    assert cells[5].endswith(f"Wilcoxon p = {w:.2g} (floor 0.031), n = 6, 6 non-zero")
 
 
 def test_rerun_refuses_a_run_folder_whose_checkpoints_it_would_reuse(tmp_path, monkeypatch, capsys):

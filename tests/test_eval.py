@@ -42,10 +42,10 @@ def test_table2_layout():
     assert text[2].split()[:5] == ["I", "2", "0.91", "±", "0.01"]
     assert text[4] == "LA scar segmentation"
     assert text[6].split() == ["I", "-", "-", "-", "-"]
-    # an empty scar prediction: HD and ASD count the diagonal (150 mm), the count and the
-    # defined-only mean beside it; the row averages both cases like Dice does
+    # an empty scar prediction: HD and ASD count the diagonal (150 mm), the count, the median
+    # (of 20 and 150: 85) and the defined-only mean beside it; the row averages both cases
     assert text[7].split()[:5] == ["I+II", "2", "0.25", "±", "0.35"]
-    assert "85.00 ± 91.92 (1 penalised; defined only 20.00, n = 1)" in text[7]
-    assert "77.00 ± 103.24 (1 penalised; defined only 4.00, n = 1)" in text[7]
+    assert "85.00 ± 91.92 (1 empty, penalised; median 85.00; defined only 20.00, n = 1)" in text[7]
+    assert "77.00 ± 103.24 (1 empty, penalised; median 77.00; defined only 4.00, n = 1)" in text[7]
     one = table2([("I", rows[2:3])]).splitlines()[5]  # one case: its std is undefined, shown so
     assert one.split()[:5] == ["I", "1", "0.50", "±", "n/a"] and "penalised" not in one

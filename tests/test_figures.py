@@ -11,6 +11,7 @@ import pytest
 from lascar_ref.evaluation.figures import (
     DPI,
     PANEL_INCHES,
+    case_figures,
     case_panels,
     require_matplotlib,
     save_panels,
@@ -97,3 +98,10 @@ def test_scan_figure_three_slices_through_the_la(tmp_path):
     assert pixels.shape[:2] == (int(2.9 * DPI), 3 * PANEL_INCHES * DPI)
     green = (pixels[..., 1] > 0.45) & (pixels[..., 0] < 0.35) & (pixels[..., 2] < 0.35)
     assert green.sum() > 100 and pixels.std() > 0.05
+
+
+def test_a_truncated_metrics_file_is_named_not_a_json_traceback(tmp_path):
+    (tmp_path / "stage3").mkdir()
+    (tmp_path / "stage3" / "metrics.json").write_text('{"cases": [{"case"')
+    with pytest.raises(ValueError, match=r"stage3/metrics.json: unreadable .*re-run eval.py"):
+        case_figures([(tmp_path / "stage3.pt", {"stage": 3})], tmp_path)

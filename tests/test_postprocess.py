@@ -93,3 +93,35 @@ def test_the_choice_is_read_from_a_recipe_folder_and_applied_by_predict(tmp_path
     predict = load_script("predict")
     assert predict.runs_postprocessing([str(recipe)]) == {"la": "largest_component"}
     assert predict.runs_postprocessing([str(tmp_path / "stage3.pt")]) == {}
+
+
+def test_the_choice_is_scored_on_the_fold_it_did_not_see():
+    """In sample, largest_component wins on all cases pooled (+0.25 on fold 0's two cases against
+    -0.05 on fold 1's); held out, fold 1 is scored with the choice of fold 0 (largest_component)
+    and fold 0 with the choice of fold 1 (none), so the held-out gain is negative."""
+    la, extra = blobs()
+    split = la.copy()
+    split[2:10, 2:10, 2:4] = False  # 256 voxels left ...
+    tiny = extra  # ... and a true 8-voxel island apart from it, which a largest component drops
+    split_gt = split | tiny
+    far = np.zeros_like(la)
+    far[12:15, 2:5, 2:8] = True  # a 54-voxel false positive, two voxels away from the LA
+    cases = [
+        case({"la": la | far}, {"la": la}) | {"fold": 0},  # largest_component removes `far`
+        case({"la": la | far}, {"la": la}) | {"fold": 0},
+        case({"la": split | tiny}, {"la": split_gt}) | {"fold": 1},  # it drops a true island
+        case({"la": split | tiny}, {"la": split_gt}) | {"fold": 1},
+    ]
+    result = choose(cases)["la"]
+    assert result["choice"] == "largest_component"
+    d_far = 2 * 384 / (384 + 54 + 384)  # fold 0 without postprocessing
+    d_drop = 2 * 256 / (256 + 264)  # fold 1 with the island dropped
+    assert result["mean_dice"]["none"] == pytest.approx((2 * d_far + 2) / 4)
+    assert result["mean_dice"]["largest_component"] == pytest.approx((2 + 2 * d_drop) / 4)
+    cv = result["held_out"]
+    # fold 0 chosen on fold 1: none (1.0 > d_drop); fold 1 chosen on fold 0: largest_component
+    assert cv["choices"] == {"0": "none", "1": "largest_component"} and cv["n"] == 4
+    assert cv["none"] == pytest.approx(result["mean_dice"]["none"])
+    assert cv["chosen"] == pytest.approx((2 * d_far + 2 * d_drop) / 4)
+    assert cv["chosen"] < cv["none"] < result["mean_dice"]["largest_component"]
+    assert choose(cases[:2])["la"]["held_out"] is None  # one fold: nothing to choose on

@@ -1,13 +1,18 @@
-"""Tables 2 and 3 over folds (lascar_ref/evaluation/summary.py, tables.py; docs/design.md §9):
-fold mean ± std by hand on synthetic fold results, pooled per-case figures, and missing folds
-named."""
+"""Tables 2 and 3 over folds (lascar_ref/evaluation/summary.py, summary_report.py, tables.py;
+docs/design.md §6, §9): fold mean ± std by hand on synthetic fold results, pooled per-case
+figures with the median beside a penalised mean, missing folds named, the primary endpoint with
+Holm by hand, results of another split left out, the last epoch tabulated on request."""
 
 import json
 import math
 
+import numpy as np
 import pytest
+from scipy import stats
 
-from lascar_ref.evaluation.summary import render, tabulate, write_summary
+from lascar_ref.evaluation import summary as summary_module
+from lascar_ref.evaluation.summary import collect, tabulate
+from lascar_ref.evaluation.summary_report import render, write_summary
 from lascar_ref.evaluation.tables import cell_text, fold_cell
 
 
@@ -47,8 +52,9 @@ def test_fold_cell_by_hand_with_the_penalty():
     assert c["pooled_mean"] == pytest.approx(pm) and c["pooled_std"] == pytest.approx(ps)
     assert (c["n_folds"], c["n_cases"], c["penalised"], c["n_defined"]) == (3, 6, 1, 5)
     assert c["defined_mean"] == pytest.approx(22.0 / 5)
+    assert c["median"] == pytest.approx(5.0)  # of 2, 3, 4, 6, 7, 100: (4 + 6) / 2
     text = cell_text(c)
-    assert f"(n = 6, 1 penalised; defined only {22 / 5:.2f}, n = 5)" in text
+    assert f"(n = 6, 1 empty, penalised; median 5.00; defined only {22 / 5:.2f}, n = 5)" in text
     assert math.isnan(fold_cell({0: rows_of([0.5, 0.7])}, "hd")["fold_std"])  # one fold: n/a
 
 
@@ -90,13 +96,18 @@ def test_summary_tables_comparisons_and_missing_folds(tmp_path):
     b1_full = next(c for c in summary.paired if c["row"] == "B1 (III)" and c["metric"] == "dice")
     assert b1_full["reference"] == "Full (I+II+III)" and b1_full["n"] == 3
     assert b1_full["mean_diff"] == pytest.approx((-0.2 + 0.2 + 0.3) / 3)
+    # the unit is the fold: fold 0's mean difference 0, fold 1's 0.3
+    assert b1_full["mean_units"] == pytest.approx(0.15) and b1_full["n_units"] == 2
+    assert b1_full["endpoint"] == "primary"
     row3 = next(c for c in summary.paired if c["row"] == "I+II+III" and c["metric"] == "dice")
     assert row3["reference"] == "I+II" and row3["mean_diff"] == pytest.approx(0.1)
     assert all(c["row"] != "I+II" or c["structure"] == "la" for c in summary.paired)
     text = render(summary)
     assert "recipe B1, fold 2, stage 3: runs/B1/fold2/stage3.pt not found" in text
     assert "| B1 (III) | 0.60 ± 0.14 [2 folds] · 0.57 ± 0.15 (n = 3)" in text
-    assert "| table3 | B1 (III) − Full (I+II+III) | scar | dice | +0.100 n/a cases" in text
+    assert "| primary | B1 (III) − Full (I+II+III) | scar | dice | +0.150 [" in text
+    assert "over 2 folds, t p = " in text and "cases (descriptive): +0.100" in text
+    assert "| exploratory | I+II+III − I+II | scar | dice |" in text
     write_summary(summary, tmp_path)
     csv_text = (tmp_path / "summary.csv").read_text()
     assert (
@@ -105,3 +116,84 @@ def test_summary_tables_comparisons_and_missing_folds(tmp_path):
     assert "paired,table3,B1 (III),Full (I+II+III),scar,dice" in csv_text
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["missing"] == summary.missing and len(saved["paired"]) == len(summary.paired)
+
+
+def fold_results(diffs_by_recipe: dict[str, list[float]]) -> dict:
+    """full scores 0.5 and 0.3 on two cases of each of 3 folds; a baseline shifts both cases
+    of fold k by diffs[k] (plus +-0.01 so the case differences are not all equal)."""
+    base = {k: scar_rows([0.5, 0.3], fold=k) for k in range(3)}
+    out = {"full": {3: base}}
+    for recipe, diffs in diffs_by_recipe.items():
+        out[recipe] = {
+            3: {
+                k: scar_rows([0.5 + diffs[k] + 0.01, 0.3 + diffs[k] - 0.01], fold=k)
+                for k in range(3)
+            }
+        }
+    return out
+
+
+def test_the_primary_endpoint_is_scar_dice_against_full_with_holm_by_hand():
+    diffs = {"B1": [-0.10, -0.20, -0.12], "B2": [0.02, -0.05, 0.01]}
+    summary = tabulate(fold_results(diffs))
+    primary = {c["row"]: c for c in summary.paired if c["endpoint"] == "primary"}
+    assert set(primary) == {"B1 (III)", "B2 (I+III)"}
+    assert all(c["metric"] == "dice" for c in primary.values())
+    p = {r: stats.ttest_1samp(np.array(diffs[r[:2]]), 0).pvalue for r in primary}
+    for r, c in primary.items():
+        assert c["p_units"] == pytest.approx(p[r])
+    lo, hi = sorted(p.values())  # Holm over m = 2: 2 * smallest, then max(that, 1 * largest)
+    small = min(p, key=p.get)
+    big = max(p, key=p.get)
+    assert primary[small]["p_holm"] == pytest.approx(min(1, 2 * lo))
+    assert primary[big]["p_holm"] == pytest.approx(max(min(1, 2 * lo), hi))
+    others = [c for c in summary.paired if c["endpoint"] != "primary"]
+    assert others and all(c["metric"] != "dice" for c in others)  # hd, asd: exploratory
+    assert all(math.isnan(c["p_holm"]) for c in others)
+
+
+def test_a_recipe_on_another_split_is_left_out_of_the_comparisons():
+    results = fold_results({"B1": [0.1, 0.1, 0.1], "B2": [0.0, 0.1, 0.0]})
+    same, other = "a" * 64, "b" * 64
+    splits = {
+        "full": {3: {k: same for k in range(3)}},
+        "B1": {3: {k: other for k in range(3)}},
+        "B2": {3: {0: same, 1: None, 2: same}},
+    }
+    summary = tabulate(results, [], splits)
+    assert {c["row"] for c in summary.paired} == {"B2 (I+III)"}  # B1 left out, B2 compared
+    assert summary.table3["B1"]["dice"]["n_cases"] == 6  # its row stays in Table 3
+    assert summary.notes[0] == (
+        "B1 (III) vs Full (I+II+III): left out of the comparisons, trained on split "
+        "bbbbbbbbbbbb, Full (I+II+III) on aaaaaaaaaaaa"
+    )
+    assert (
+        "B2 (I+III) vs Full (I+II+III): unverifiable, B2 (I+III) records no split_sha256"
+        in (summary.notes[1])
+    )
+    assert "left out of the comparisons" in render(summary)
+
+
+def test_collect_reads_the_split_and_the_last_epoch_on_request(tmp_path, monkeypatch):
+    folder = tmp_path / "runs" / "B1"
+    (folder / "fold0").mkdir(parents=True)
+    (folder / "recipe.json").write_text(json.dumps({"recipe": "B1", "n_folds": 1}))
+    for name in ("stage3.pt", "stage3.last.pt"):
+        (folder / "fold0" / name).write_bytes(b"")
+    seen = []
+
+    def chain(path, say=print):
+        return [(path, {"split_sha256": "c" * 64})]
+
+    def stored(chain, out, overrides, **kw):
+        seen.append((chain[-1][0].name, out.name))
+        return scar_rows([0.4 if out.name == "stage3" else 0.2]), ""
+
+    monkeypatch.setattr(summary_module, "init_chain", chain)
+    monkeypatch.setattr(summary_module, "stored_or_evaluated", stored)
+    results, missing, splits = collect(tmp_path / "runs", say=lambda *_: None)
+    assert results["B1"][3][0][0]["dice"] == 0.4 and splits["B1"][3] == {0: "c" * 64}
+    last, _, _ = collect(tmp_path / "runs", say=lambda *_: None, last=True)
+    assert last["B1"][3][0][0]["dice"] == 0.2
+    assert seen == [("stage3.pt", "stage3"), ("stage3.last.pt", "stage3.last")]
+    assert any("recipe full" in m for m in missing)

@@ -10,7 +10,6 @@ Tests: tests/test_figures.py
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from ..data.input_checks import read_structure
 from ..inference.overlay import DPI, PANEL_INCHES, draw, require_matplotlib, save_figure
 from ..run_log import read_log
 from .metrics import dice
+from .provenance import read_result
 
 __all__ = ["DPI", "PANEL_INCHES", "case_panels", "require_matplotlib", "save_panels"]
 
@@ -71,7 +71,7 @@ def case_figures(
     for _, state in chain:
         labels.append({1: "I", 2: "II", 3: "III"}[state["stage"]])
         stages.append((state["stage"], "+".join(labels)))
-    last = json.loads((out / f"stage{stages[-1][0]}" / "metrics.json").read_text())["cases"]
+    last = _metrics(out, stages[-1][0])["cases"]
     for case in sorted({r["case"] for r in last}):
         source = _sources(out, stages, case)
         volume = read_volume(source["image"], check_finite=False)
@@ -96,9 +96,18 @@ def case_figures(
     return written
 
 
+def _metrics(out: Path, stage: int) -> dict:
+    """out/stage{N}/metrics.json, written by eval.py just before (a stale or truncated one was
+    evaluated again there); one that cannot be read now is named."""
+    stored, why = read_result(out / f"stage{stage}" / "metrics.json")
+    if stored is None:
+        raise ValueError(f"{why}; re-run eval.py without --figures first")
+    return stored
+
+
 def _sources(out: Path, stages, case: str) -> dict:
     for stage, _ in stages:
-        metrics = json.loads((out / f"stage{stage}" / "metrics.json").read_text())
+        metrics = _metrics(out, stage)
         if case in metrics.get("sources", {}):
             return metrics["sources"][case]
     raise ValueError(f"{out}: no source files recorded for {case}; re-run eval.py")

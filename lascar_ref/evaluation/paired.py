@@ -2,19 +2,33 @@
 docs/design.md §6.
 
 Two results A and B (a recipe and `full`, or a Table 2 row and the row before it) scored on the
-same validation cases. Per structure and metric, with distances penalised first (a case where one
-mask is empty scores the diagonal of its field of view, evaluation/metrics.penalised):
-  d_i        = A_i - B_i over the cases both scored, paired by case name (never by position);
-               a case only one of them scored is named in `missing`, never silently dropped
-  mean_diff  = mean of d_i
-  ci_cases   = 95% bootstrap interval of mean_diff over cases (scipy.stats.bootstrap,
-               percentile method, 9999 resamples, seed 0; none below 5 values)
-  ci_folds   = the same over the per-fold mean differences (5 values for five folds: crude)
-  p_wilcoxon = two-sided Wilcoxon signed-rank p over cases (scipy.stats.wilcoxon, zero
-               differences dropped; 1.0 when every difference is 0)
-  mdd80      = the smallest true mean difference n pairs with this spread detect with 80% power
-               at two-sided alpha 0.05 (paired t): (t_{0.975, n-1} + t_{0.80, n-1}) sd(d) / sqrt(n)
-`pairs_needed(sd, delta)` inverts mdd80: how many pairs a difference delta would need.
+same validation cases. Every case belongs to a *unit*: what was trained independently and scored
+it — the fold whose model predicted it (Tables 2 and 3), or the seed of the prior testbed. Per
+structure and metric, with distances penalised first (a case where one mask is empty scores the
+diagonal of its field of view, evaluation/metrics.penalised):
+  d_i         = A_i - B_i over the cases both scored, paired by case name (never by position); a
+                case only one of them scored is named in `missing`; a name given twice, or a case
+                whose unit differs between A and B, is refused (ValueError naming the case)
+Primary — the unit is the fold (seed), not the case: the cases of one fold share one model, so
+they are not independent replicates of the comparison:
+  unit_diffs  = the mean of d_i within each unit (five values for five folds)
+  mean_units  = their mean (equal to mean_diff when the units hold equally many cases)
+  ci_units    = 95% t-interval of mean_units over the units (scipy.stats.ttest_1samp);
+                NaN ("n/a") below 2 units
+  p_units     = two-sided paired t p over the units (the same test); no floor: any p > 0 is
+                reachable at n >= 2, unlike a sign-flip test (>= 0.0625 at 5 units)
+  mdd80       = the smallest true mean difference this t test over n units detects with 80%
+                power at two-sided alpha 0.05 with spread sd(unit_diffs): exact, from the
+                noncentral t; mdd80_upper the same at the upper end of the spread's 95% interval
+                (chi-square, n - 1 degrees of freedom), since the spread itself is estimated
+                from few values
+Descriptive — the cases (labelled so wherever printed; not a test of the recipes):
+  mean_diff, sd_diff, ci_cases (t-interval over cases), n, n_nonzero (pairs with d_i != 0),
+  p_wilcoxon  = two-sided Wilcoxon signed-rank p over cases (zero differences dropped, so it
+                rests on n_nonzero pairs); wilcoxon_floor = the smallest p that exact test can
+                give at n_nonzero pairs, 2 / 2^n_nonzero
+`units_needed(sd, delta)` inverts mdd80: how many units a difference delta needs; `holm(ps)` is
+Holm's step-down adjustment over a family of comparisons (the primary endpoint's, summary.py).
 Deviation: the paper reports mean ± std only; these statistics are ours (docs/design.md §6).
 Tests: tests/test_paired.py
 """
@@ -22,78 +36,121 @@ Tests: tests/test_paired.py
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from .metrics import penalised
 
-ALPHA, POWER, RESAMPLES, SEED = 0.05, 0.80, 9999, 0
-# A percentile bootstrap of fewer values only restates their range (of 2 values: [min, max]),
-# which reads as a confident interval; below this many, no interval is given ("n/a").
-MIN_BOOTSTRAP_N = 5
+ALPHA, POWER = 0.05, 0.80
 
 
 def case_values(per_fold: dict[int, list[dict]], structure: str, metric: str) -> dict:
-    """case -> (fold, value) of one structure and metric; distances penalised (NaN -> diagonal)."""
+    """case -> (fold, value) of one structure and metric; distances penalised (NaN -> diagonal).
+    A case name met twice (in one fold or in two) is refused, naming it and both folds."""
     out = {}
     for fold, rows in per_fold.items():
         for r in rows:
-            if r["structure"] == structure:
-                out[r["case"]] = (fold, penalised(r, metric))
+            if r["structure"] != structure:
+                continue
+            if r["case"] in out:
+                raise ValueError(
+                    f"case {r['case']!r} appears twice in the {structure} rows (folds "
+                    f"{out[r['case']][0]} and {fold}): a case is scored once per result"
+                )
+            out[r["case"]] = (fold, penalised(r, metric))
     return out
 
 
-def pair(a: dict, b: dict) -> tuple[list[str], np.ndarray, np.ndarray, list[int], list[str]]:
-    """(cases in both, A values, B values, folds, cases in only one) from two case_values maps."""
+def pair(a: dict, b: dict) -> tuple[list[str], np.ndarray, np.ndarray, list, list[str]]:
+    """(cases in both, A values, B values, units, cases in only one) from two
+    case -> (unit, value) maps; a case whose unit differs between A and B is refused."""
     both = sorted(set(a) & set(b))
+    for c in both:
+        if a[c][0] != b[c][0]:
+            raise ValueError(
+                f"case {c!r} is in fold {a[c][0]} on one side and fold {b[c][0]} on the other: "
+                "the two results were not trained on the same folds"
+            )
     missing = sorted(set(a) ^ set(b))
     va = np.array([a[c][1] for c in both], dtype=np.float64)
     vb = np.array([b[c][1] for c in both], dtype=np.float64)
     return both, va, vb, [a[c][0] for c in both], missing
 
 
+def t_interval(values: np.ndarray, alpha: float = ALPHA) -> tuple[float, float]:
+    """(1 - alpha) t-interval of the mean of `values`: mean ± t_{1-alpha/2, n-1} sd / sqrt(n)
+    (scipy.stats.ttest_1samp); (NaN, NaN) below 2 values; (v, v) when all values equal v."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return math.nan, math.nan
+    if np.all(values == values[0]):
+        return float(values[0]), float(values[0])
+    ci = stats.ttest_1samp(values, 0.0).confidence_interval(1 - alpha)
+    return float(ci.low), float(ci.high)
+
+
+def t_p(values: np.ndarray) -> float:
+    """Two-sided one-sample t p of mean 0 (the paired t on differences); NaN below 2 values or
+    without spread (all equal and non-zero), 1.0 when every value is 0."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return math.nan
+    if np.all(values == 0):
+        return 1.0
+    if np.all(values == values[0]):
+        return math.nan
+    return float(stats.ttest_1samp(values, 0.0).pvalue)
+
+
+def t_power(delta: float, sd: float, n: int, alpha: float = ALPHA) -> float:
+    """Power of the two-sided one-sample t test at level alpha over n values of spread sd when
+    the true mean is delta: P(|T| > t_{1-alpha/2, n-1}), T ~ noncentral t(n - 1, delta sqrt(n) /
+    sd)."""
+    df, crit = n - 1, stats.t.ppf(1 - alpha / 2, n - 1)
+    nc = abs(delta) * math.sqrt(n) / sd
+    wrong_side = float(stats.nct.cdf(-crit, df, nc))  # NaN in scipy far out in the tail, ~0
+    return float(stats.nct.sf(crit, df, nc)) + (0.0 if math.isnan(wrong_side) else wrong_side)
+
+
 def mdd80(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:
-    """Minimum detectable mean difference of n pairs with difference spread sd (paired t)."""
+    """The smallest true mean difference the paired t over n units of spread sd detects with
+    `power` (exact, noncentral t); 0 without spread, NaN below 2 units or for an undefined sd."""
     if n < 2 or not math.isfinite(sd):
         return math.nan
-    t = stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)
-    return float(t * sd / math.sqrt(n))
+    if sd <= 0:
+        return 0.0
+    hi = sd
+    while t_power(hi, sd, n, alpha) < power:
+        hi *= 2
+    return float(optimize.brentq(lambda x: t_power(x, sd, n, alpha) - power, 0.0, hi, xtol=1e-9))
 
 
-def pairs_needed(sd: float, delta: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
+def sd_upper(sd: float, n: int, alpha: float = ALPHA) -> float:
+    """Upper end of the (1 - alpha) chi-square interval of a spread sd estimated from n values:
+    sd sqrt((n - 1) / chi2_{alpha/2, n-1}) (2.45 sd at n = 6); NaN below 2 values."""
+    if n < 2 or not math.isfinite(sd):
+        return math.nan
+    return float(sd * math.sqrt((n - 1) / stats.chi2.ppf(alpha / 2, n - 1)))
+
+
+def units_needed(sd: float, delta: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
     """The smallest n whose mdd80 at spread sd is at most delta (0 when sd is 0; None when the
-    spread is undefined, as with a single pair)."""
+    spread is undefined, as with a single unit)."""
     if not math.isfinite(sd):
         return None
     if sd <= 0:
         return 0
     n = 2
-    while mdd80(sd, n, alpha, power) > delta and n < 1_000_000:
+    while t_power(delta, sd, n, alpha) < power and n < 100_000:
         n += 1
     return n
 
 
-def bootstrap_ci(values: np.ndarray) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of the mean of `values` (NaN, NaN for fewer than
-    MIN_BOOTSTRAP_N values)."""
-    if values.size < MIN_BOOTSTRAP_N:
-        return math.nan, math.nan
-    if np.all(values == values[0]):
-        return float(values[0]), float(values[0])
-    res = stats.bootstrap(
-        (values,),
-        np.mean,
-        n_resamples=RESAMPLES,
-        method="percentile",
-        confidence_level=1 - ALPHA,
-        rng=np.random.default_rng(SEED),
-    )
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
 def wilcoxon_p(d: np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p of the differences (1.0 if all are 0; NaN if n < 2)."""
+    """Two-sided Wilcoxon signed-rank p of the differences, zeros dropped (1.0 if all are 0; NaN
+    if n < 2)."""
     if d.size < 2:
         return math.nan
     if np.all(d == 0):
@@ -101,39 +158,97 @@ def wilcoxon_p(d: np.ndarray) -> float:
     return float(stats.wilcoxon(d, zero_method="wilcox").pvalue)
 
 
-def compare(a: dict, b: dict) -> dict:
-    """The paired statistics of A - B (see the module docstring) from two case_values maps."""
-    cases, va, vb, folds, missing = pair(a, b)
+def wilcoxon_floor(n_nonzero: int) -> float:
+    """The smallest two-sided p of the exact signed-rank test over n non-zero differences
+    (all of one sign): 2 / 2^n, at most 1 (0.0625 at n = 5, 0.125 at n = 4)."""
+    return min(1.0, 2.0 ** (1 - n_nonzero)) if n_nonzero else 1.0
+
+
+def holm(ps: list[float]) -> list[float]:
+    """Holm's step-down adjusted p of a family of m comparisons: the k-th smallest p (k = 0..)
+    times (m - k), made non-decreasing, at most 1. An undefined p (NaN) stays NaN and counts in m
+    as if it were the largest (conservative)."""
+    m = len(ps)
+    order = sorted((p, i) for i, p in enumerate(ps) if not math.isnan(p))
+    out, running = [math.nan] * m, 0.0
+    for k, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (m - k) * p))
+        out[i] = running
+    return out
+
+
+def _sd(v: np.ndarray) -> float:
+    return float(v.std(ddof=1)) if v.size > 1 else math.nan
+
+
+def compare(a: dict, b: dict, unit: str = "fold") -> dict:
+    """The paired statistics of A - B (see the module docstring) from two case -> (unit, value)
+    maps; `unit` names what the units are ("fold", "seed") wherever printed."""
+    cases, va, vb, units, missing = pair(a, b)
     d = va - vb
-    fold_diffs = np.array([d[[f == k for f in folds]].mean() for k in sorted(set(folds))])
-    sd = float(d.std(ddof=1)) if d.size > 1 else math.nan
-    return {
-        "n": int(d.size),
-        "n_folds": int(fold_diffs.size),
-        "mean_a": float(va.mean()) if d.size else math.nan,
-        "mean_b": float(vb.mean()) if d.size else math.nan,
-        "mean_diff": float(d.mean()) if d.size else math.nan,
-        "sd_diff": sd,
-        "ci_cases": bootstrap_ci(d),
-        "ci_folds": bootstrap_ci(fold_diffs),
-        "p_wilcoxon": wilcoxon_p(d),
-        "mdd80": mdd80(sd, int(d.size)),
-        "missing": missing,
-    }
+    keys = sorted(set(units))
+    unit_diffs = np.array([d[[u == k for u in units]].mean() for k in keys])
+    sd_units, n_units = _sd(unit_diffs), int(unit_diffs.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {
+            "unit": unit,
+            "n_units": n_units,
+            "unit_diffs": dict(zip((str(k) for k in keys), unit_diffs.tolist(), strict=True)),
+            "mean_units": float(unit_diffs.mean()) if n_units else math.nan,
+            "sd_units": sd_units,
+            "ci_units": t_interval(unit_diffs),
+            "p_units": t_p(unit_diffs),
+            "mdd80": mdd80(sd_units, n_units),
+            "mdd80_upper": mdd80(sd_upper(sd_units, n_units), n_units),
+            "n": int(d.size),
+            "n_nonzero": int(np.count_nonzero(d)),
+            "mean_a": float(va.mean()) if d.size else math.nan,
+            "mean_b": float(vb.mean()) if d.size else math.nan,
+            "mean_diff": float(d.mean()) if d.size else math.nan,
+            "sd_diff": _sd(d),
+            "ci_cases": t_interval(d),
+            "p_wilcoxon": wilcoxon_p(d),
+            "wilcoxon_floor": wilcoxon_floor(int(np.count_nonzero(d))),
+            "missing": missing,
+        }
+
+
+def _num(x: float, fmt: str) -> str:
+    return "n/a" if x is None or math.isnan(x) else format(x, fmt)
+
+
+def interval_text(ci) -> str:
+    """ "[-0.012, +0.074]", or "n/a" for an undefined interval."""
+    return "n/a" if math.isnan(ci[0]) else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
+
+
+def unit_text(c: dict) -> str:
+    """The primary part: "+0.031 [-0.012, +0.074] over 5 folds, t p = 0.21; MDD80 0.050 (0.094
+    at the spread's 95% upper bound)"; "n/a (1 fold)" below 2 units."""
+    units = f"{c['n_units']} {c['unit']}{'s' if c['n_units'] != 1 else ''}"
+    if c["n_units"] < 2:
+        return f"{_num(c['mean_units'], '+.3f')}, n/a ({units}: no interval or test)"
+    return (
+        f"{c['mean_units']:+.3f} {interval_text(c['ci_units'])} over {units}, "
+        f"t p = {_num(c['p_units'], '.2g')}; MDD80 {_num(c['mdd80'], '.3f')} "
+        f"({_num(c['mdd80_upper'], '.3f')} at the spread's 95% upper bound)"
+    )
+
+
+def case_text(c: dict) -> str:
+    """The descriptive part: "cases: +0.030 [-0.01, +0.07], Wilcoxon p = 0.1 (floor 0.0625),
+    n = 60, 58 non-zero"."""
+    return (
+        f"cases (descriptive): {_num(c['mean_diff'], '+.3f')} {interval_text(c['ci_cases'])}, "
+        f"Wilcoxon p = {_num(c['p_wilcoxon'], '.2g')} (floor {c['wilcoxon_floor']:.2g}), "
+        f"n = {c['n']}, {c['n_nonzero']} non-zero"
+    )
 
 
 def comparison_text(c: dict) -> str:
-    """ "+0.031 [-0.012, +0.074] cases, [-0.02, +0.08] folds; p = 0.21; n = 60; MDD 0.05"."""
+    """One line: the primary part, then the descriptive part, then what is missing."""
     if not c["n"]:
         return "-"
-
-    def interval(ci):
-        return "n/a" if math.isnan(ci[0]) else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
-
-    p = "n/a" if math.isnan(c["p_wilcoxon"]) else f"{c['p_wilcoxon']:.2g}"
-    mdd = "n/a" if math.isnan(c["mdd80"]) else f"{c['mdd80']:.3f}"
     missing = f"; missing {', '.join(c['missing'])}" if c["missing"] else ""
-    return (
-        f"{c['mean_diff']:+.3f} {interval(c['ci_cases'])} cases, {interval(c['ci_folds'])} folds; "
-        f"p = {p}; n = {c['n']}; MDD80 {mdd}{missing}"
-    )
+    return f"{unit_text(c)}; {case_text(c)}{missing}"

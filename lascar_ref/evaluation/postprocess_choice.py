@@ -1,4 +1,4 @@
-"""Choosing the postprocessing on the validation folds, as nnU-Net does — docs/design.md §10.
+"""Choosing the postprocessing on the validation folds, as nnU-Net does — docs/design.md §10, §6.
 
 For one recipe folder, every fold's evaluated validation cases are read back from
 FOLD/eval/stage{N}/ (the predictions on each case's original grid and the ground truth from the
@@ -7,6 +7,11 @@ predicts it. Each candidate of inference/postprocess.py is scored by the mean Di
 cases; per structure, a candidate replaces "none" only when its mean Dice is not lower (ties keep
 "none"). The choice and the figures that made it go to RECIPE/postprocessing.json, which
 predict.py applies when --ckpt is that runs folder.
+That in-sample mean is the maximum over the candidates on the cases that chose it, so it is
+optimistic; what the choice is worth is scored out of sample (`held_out`): for each fold, the
+choice made by the same rule on the *other* folds is applied to that fold's cases, and the mean
+Dice of those held-out scores is reported beside "none"'s on the same cases. With one fold there
+is no other fold to choose on: held_out is None ("n/a").
 Tests: tests/test_postprocess.py
 """
 
@@ -47,31 +52,74 @@ def pooled_predictions(folder: Path, n_folds: int) -> list[dict]:
                     if src.get(name) and name not in entry["gt"]:
                         truth = read_volume(src[name], check_finite=False)
                         entry["gt"][name], entry["spacing"] = truth.data > 0, truth.spacing_mm
-        out += [c for c in cases.values() if c["pred"]]
+        out += [c | {"fold": k} for c in cases.values() if c["pred"]]
     return out
 
 
-def choose(cases: list[dict]) -> dict:
-    """structure -> {"choice", "mean_dice": {candidate: mean}, "n"} over the cases that have a
-    prediction and a ground truth of that structure (candidates that need an LA prediction are
-    scored only where there is one)."""
-    result = {}
+def candidate_scores(cases: list[dict]) -> dict[str, list[tuple[object, dict[str, float]]]]:
+    """structure -> [(fold, {candidate: Dice})] over the cases that have a prediction and a
+    ground truth of that structure (candidates that need an LA prediction are scored only where
+    there is one); a case without "fold" counts as fold 0."""
+    out = {}
     for name, candidates in CANDIDATES.items():
         usable = [c for c in cases if name in c["pred"] and name in c["gt"]]
         if name == "scar":
             usable = [c for c in usable if "la" in c["pred"]]
-        if not usable:
-            result[name] = {"choice": "none", "mean_dice": {}, "n": 0}
+        out[name] = [
+            (
+                c.get("fold", 0),
+                {
+                    cand: dice(apply(c["pred"], {name: cand}, c["spacing"])[name], c["gt"][name])
+                    for cand in candidates
+                },
+            )
+            for c in usable
+        ]
+    return out
+
+
+def _pick(scores: list[dict[str, float]], candidates) -> tuple[str, dict[str, float]]:
+    """(the candidate of highest mean Dice, ties keeping "none"; the means)."""
+    means = {cand: float(np.mean([s[cand] for s in scores])) for cand in candidates}
+    return max(candidates, key=lambda cand: (means[cand], cand == "none")), means
+
+
+def held_out(scored: list[tuple[object, dict[str, float]]], candidates) -> dict | None:
+    """The cross-validated score of the choice: each fold's cases scored with the candidate
+    chosen on the other folds. {"n", "none", "chosen", "choices": {fold: candidate}}, means over
+    the held-out cases; None with fewer than two folds."""
+    folds = sorted({f for f, _ in scored}, key=str)
+    if len(folds) < 2:
+        return None
+    choices, none, chosen = {}, [], []
+    for k in folds:
+        pick, _ = _pick([s for f, s in scored if f != k], candidates)
+        choices[str(k)] = pick
+        none += [s["none"] for f, s in scored if f == k]
+        chosen += [s[pick] for f, s in scored if f == k]
+    return {
+        "n": len(chosen),
+        "none": float(np.mean(none)),
+        "chosen": float(np.mean(chosen)),
+        "choices": choices,
+    }
+
+
+def choose(cases: list[dict]) -> dict:
+    """structure -> {"choice", "mean_dice": {candidate: in-sample mean}, "n", "held_out"} (the
+    module docstring)."""
+    result = {}
+    for name, scored in candidate_scores(cases).items():
+        if not scored:
+            result[name] = {"choice": "none", "mean_dice": {}, "n": 0, "held_out": None}
             continue
-        means = {}
-        for cand in candidates:
-            scores = [
-                dice(apply(c["pred"], {name: cand}, c["spacing"])[name], c["gt"][name])
-                for c in usable
-            ]
-            means[cand] = float(np.mean(scores))
-        choice = max(candidates, key=lambda cand: (means[cand], cand == "none"))  # ties: none
-        result[name] = {"choice": choice, "mean_dice": means, "n": len(usable)}
+        choice, means = _pick([s for _, s in scored], CANDIDATES[name])
+        result[name] = {
+            "choice": choice,
+            "mean_dice": means,
+            "n": len(scored),
+            "held_out": held_out(scored, CANDIDATES[name]),
+        }
     return result
 
 

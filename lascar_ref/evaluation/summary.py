@@ -8,25 +8,30 @@ otherwise (or, with evaluate=False, names the stale result), and builds
            Task 1 validation cases of each fold;
   Table 3  one row per recipe (B1, B2, B3, B4, Full): scar of the recipe's final stage;
   paired   every Table 3 recipe against full, every Table 2 row against the row before it, on
-           the same cases (paired.py).
+           the same cases (paired.py), the fold as the unit. The primary endpoint is scar Dice,
+           each baseline against full (Table 3), with Holm-adjusted p over those comparisons;
+           every other comparison is exploratory (docs/design.md §6).
+Only results trained on the same split assignment are compared: each checkpoint's recorded
+split SHA-256 is read, a recipe trained on another split than full is left out of the
+comparisons (named in `notes` with both hashes), and a checkpoint that records none is named as
+unverifiable. `last=True` tabulates every stage's last epoch (stage{N}.last.pt) instead of its
+kept one, so the optimism of choosing the epoch on the scans it is scored on can be seen.
 Cells: mean ± std of the fold means, with the pooled per-case mean ± std (n) beside; distances
 penalised (tables.py). A missing recipe, fold or checkpoint is named in `missing`, never
-silently dropped. Tests: tests/test_summary.py
+silently dropped. Rendering and files: summary_report.py. Tests: tests/test_summary.py
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..recipe_table import MANIFEST, RECIPES
 from .evaluate import init_chain, stored_or_evaluated
-from .paired import case_values, compare, comparison_text
+from .paired import case_values, compare, holm
 from .postprocess_choice import choose_for_recipe
-from .tables import METRICS, TITLES, cell_text, fold_cell, markdown_table
+from .tables import METRICS, TITLES, fold_cell
 
 TABLE3 = {
     "B1": "B1 (III)",
@@ -37,19 +42,24 @@ TABLE3 = {
 }
 TABLE2 = {1: "I", 2: "I+II", 3: "I+II+III"}
 PerFold = dict[int, list[dict]]  # fold -> case rows of one stage
+Splits = dict[str, dict[int, dict[int, str | None]]]  # recipe -> stage -> fold -> split SHA-256
 
 
 @dataclass
 class Summary:
     """table2: row -> structure -> metric -> cell; table3: recipe -> metric -> cell;
     paired: one dict per comparison (paired.compare plus table, row, reference, structure,
-    metric); missing: what could not be tabulated, by name."""
+    metric, endpoint "primary" / "exploratory", p_holm); missing: what could not be tabulated,
+    by name; notes: comparisons left out or unverifiable (split assignments), by name;
+    checkpoint: "kept" (stage{N}.pt) or "last" (stage{N}.last.pt)."""
 
     table2: dict[str, dict[str, dict[str, dict]]] = field(default_factory=dict)
     table3: dict[str, dict[str, dict]] = field(default_factory=dict)
     paired: list[dict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     postprocessing: dict[str, dict] = field(default_factory=dict)  # recipe -> choice
+    checkpoint: str = "kept"
 
 
 def find_runs(runs_dir: Path) -> dict[str, tuple[Path, dict]]:
@@ -67,20 +77,23 @@ def find_runs(runs_dir: Path) -> dict[str, tuple[Path, dict]]:
 
 
 def stage_rows(
-    fold_dir: Path, stage: int, evaluate: bool, grid: str, say
-) -> tuple[list[dict] | None, str]:
-    """(case rows of FOLD/stage{N}.pt, "" or why there are none). The stored
-    FOLD/eval/stage{N}/metrics.json is reused when its provenance matches; else the checkpoint is
-    evaluated now (evaluate=True) or the result is named stale."""
-    ckpt, out = fold_dir / f"stage{stage}.pt", fold_dir / "eval" / f"stage{stage}"
+    fold_dir: Path, stage: int, evaluate: bool, grid: str, say, last: bool = False
+) -> tuple[list[dict] | None, str, str | None]:
+    """(case rows of FOLD/stage{N}.pt, "" or why there are none, the checkpoint's split SHA-256
+    or None). The stored FOLD/eval/stage{N}/metrics.json is reused when its provenance matches;
+    else the checkpoint is evaluated now (evaluate=True) or the result is named stale. last=True:
+    FOLD/stage{N}.last.pt, into FOLD/eval/stage{N}.last/."""
+    name = f"stage{stage}.last" if last else f"stage{stage}"
+    ckpt, out = fold_dir / f"{name}.pt", fold_dir / "eval" / name
     if not ckpt.is_file():
-        return None, f"{ckpt} not found"
+        return None, f"{ckpt} not found", None
     chain = init_chain(ckpt, say=say)
+    split = chain[-1][1].get("split_sha256")
     given = {"grid": grid, "evaluate_stale": evaluate, "say": say}
     rows, why = stored_or_evaluated(chain, out, {"progress": "off"}, **given)
     if rows is None:
-        return None, f"{out / 'metrics.json'}: stale or absent ({why}); not evaluated"
-    return rows, ""
+        return None, f"{out / 'metrics.json'}: stale or absent ({why}); not evaluated", split
+    return rows, "", split
 
 
 def _cells(per_fold: PerFold, structure: str) -> dict[str, dict]:
@@ -108,11 +121,12 @@ Results = dict[str, dict[int, PerFold]]  # recipe -> stage -> fold -> case rows
 
 
 def collect(
-    runs_dir: Path, evaluate: bool = True, grid: str = "original", say=print
-) -> tuple[Results, list[str]]:
+    runs_dir: Path, evaluate: bool = True, grid: str = "original", say=print, last: bool = False
+) -> tuple[Results, list[str], Splits]:
     """The case rows of every tabulated stage of every recipe folder under runs_dir (Table 2: all
-    stages of full; Table 3: each recipe's final stage), and what is missing or stale, by name."""
-    runs, results, missing = find_runs(runs_dir), {}, []
+    stages of full; Table 3: each recipe's final stage), what is missing or stale, by name, and
+    the split SHA-256 each checkpoint recorded."""
+    runs, results, missing, splits = find_runs(runs_dir), {}, [], {}
     for recipe in TABLE3:
         if recipe not in runs:
             missing.append(f"recipe {recipe}: no {MANIFEST} under {runs_dir}")
@@ -120,20 +134,54 @@ def collect(
         folder, manifest = runs[recipe]
         chain = [s.stage for s in RECIPES[recipe]]
         results[recipe] = {s: {} for s in (chain if recipe == "full" else chain[-1:])}
+        splits[recipe] = {s: {} for s in results[recipe]}
         for k in range(manifest["n_folds"]):
             for s, per_fold in results[recipe].items():
-                rows, why = stage_rows(folder / f"fold{k}", s, evaluate, grid, say)
+                rows, why, split = stage_rows(folder / f"fold{k}", s, evaluate, grid, say, last)
                 if rows is None:
                     missing.append(f"recipe {recipe}, fold {k}, stage {s}: {why}")
                 else:
-                    per_fold[k] = rows
-    return results, missing
+                    per_fold[k], splits[recipe][s][k] = rows, split
+    return results, missing, splits
 
 
-def tabulate(results: Results, missing: list[str] | None = None) -> Summary:
-    """Tables 2 and 3 and the paired comparisons of collected results."""
+PRIMARY = {"table": "table3", "structure": "scar", "metric": "dice"}
+
+
+def split_note(label: str, a: dict[int, str | None], b: dict[int, str | None], ref: str) -> str:
+    """ "" when the two results' checkpoints record one and the same split SHA-256; else one line
+    saying why they are not comparable (another split) or not verifiable (none recorded)."""
+    sa, sb = set(a.values()), set(b.values())
+    if None in sa | sb:
+        who = " and ".join(x for x, s in ((label, sa), (ref, sb)) if None in s)
+        return f"{label} vs {ref}: unverifiable, {who} records no split_sha256 (compared anyway)"
+    if sa != sb or len(sa) != 1:
+        names = lambda s: ", ".join(sorted(h[:12] for h in s))  # noqa: E731
+        return (
+            f"{label} vs {ref}: left out of the comparisons, trained on split {names(sa)}, "
+            f"{ref} on {names(sb)}"
+        )
+    return ""
+
+
+def tabulate(
+    results: Results, missing: list[str] | None = None, splits: Splits | None = None
+) -> Summary:
+    """Tables 2 and 3 and the paired comparisons of collected results; comparisons only between
+    results of one split assignment (split_note), Holm over the primary endpoint's."""
     summary = Summary(missing=list(missing or []))
+    splits = splits or {}
     final = {recipe: stages[max(stages)] for recipe, stages in results.items()}
+
+    def split_of(recipe, stage):
+        return splits.get(recipe, {}).get(stage, {})
+
+    def compared(label, a, b, ref):
+        note = split_note(label, a, b, ref) if (a or b) else ""
+        if note:
+            summary.notes.append(note)
+        return not note.startswith(f"{label} vs {ref}: left out")
+
     for recipe in (r for r in TABLE3 if r in results):
         summary.table3[recipe] = _cells(final[recipe], "scar")
     full = results.get("full", {})
@@ -141,200 +189,32 @@ def tabulate(results: Results, missing: list[str] | None = None) -> Summary:
     for before, after, structure in ((1, 2, "la"), (2, 3, "scar")):
         if before in full and after in full:
             a, b = full[after], full[before]
-            summary.paired += _compare("table2", TABLE2[after], TABLE2[before], a, b, structure)
+            row, ref = TABLE2[after], TABLE2[before]
+            if compared(row, split_of("full", after), split_of("full", before), ref):
+                summary.paired += _compare("table2", row, ref, a, b, structure)
     for recipe in (r for r in TABLE3 if r in final and r != "full" and "full" in final):
         a, b = final[recipe], final["full"]
-        summary.paired += _compare("table3", TABLE3[recipe], TABLE3["full"], a, b, "scar")
+        sa, sb = split_of(recipe, max(results[recipe])), split_of("full", max(results["full"]))
+        if compared(TABLE3[recipe], sa, sb, TABLE3["full"]):
+            summary.paired += _compare("table3", TABLE3[recipe], TABLE3["full"], a, b, "scar")
+    primary = [c for c in summary.paired if all(c[k] == v for k, v in PRIMARY.items())]
+    for c, p in zip(primary, holm([c["p_units"] for c in primary]), strict=True):
+        c["endpoint"], c["p_holm"] = "primary", p
+    for c in summary.paired:
+        c.setdefault("endpoint", "exploratory")
+        c.setdefault("p_holm", float("nan"))
     return summary
 
 
 def summarize_runs(
-    runs_dir: Path, evaluate: bool = True, grid: str = "original", say=print
+    runs_dir: Path, evaluate: bool = True, grid: str = "original", say=print, last: bool = False
 ) -> Summary:
     """Tables 2 and 3, the paired comparisons and each recipe's postprocessing choice (written to
-    RECIPE/postprocessing.json) from every recipe folder under runs_dir."""
-    summary = tabulate(*collect(runs_dir, evaluate, grid, say))
-    for recipe, (folder, manifest) in find_runs(runs_dir).items():
-        summary.postprocessing[recipe] = choose_for_recipe(folder, manifest["n_folds"])
+    RECIPE/postprocessing.json; not with last=True, whose predictions are not the kept ones) from
+    every recipe folder under runs_dir."""
+    summary = tabulate(*collect(runs_dir, evaluate, grid, say, last))
+    summary.checkpoint = "last" if last else "kept"
+    if not last:
+        for recipe, (folder, manifest) in find_runs(runs_dir).items():
+            summary.postprocessing[recipe] = choose_for_recipe(folder, manifest["n_folds"])
     return summary
-
-
-def paired_table(paired: list[dict]) -> str:
-    """Markdown: one line per comparison and metric (A - B on the same cases)."""
-    lines = [
-        "### Paired differences on the same cases (row − reference)",
-        "",
-        "| table | row − reference | structure | metric | mean difference [95% CI over cases], "
-        "[over fold means]; Wilcoxon p; n; smallest difference detectable at 80% power |",
-        "|---|---|---|---|---|",
-    ]
-    for c in paired:
-        lines.append(
-            f"| {c['table']} | {c['row']} − {c['reference']} | {c['structure']} | "
-            f"{c['metric']} | {comparison_text(c)} |"
-        )
-    return "\n".join(lines)
-
-
-def postprocessing_table(choices: dict[str, dict]) -> str:
-    """Markdown: per recipe and structure, the mean Dice of each candidate and the choice."""
-    lines = [
-        "### Postprocessing chosen on the validation cases (mean Dice per candidate)",
-        "",
-        "| recipe | structure | n | candidates | chosen |",
-        "|---|---|---|---|---|",
-    ]
-    for recipe, by in choices.items():
-        for name, c in by.items():
-            means = ", ".join(f"{k} {v:.3f}" for k, v in c["mean_dice"].items()) or "-"
-            lines.append(f"| {recipe} | {name} | {c['n']} | {means} | {c['choice']} |")
-    return "\n".join(lines)
-
-
-def render(summary: Summary) -> str:
-    """Markdown: Table 2 (LA, scar), Table 3, the paired comparisons and what is missing."""
-    parts = (
-        [
-            markdown_table(
-                f"Table 2 — {TITLES[name]}",
-                "Stage",
-                [(row, cells[name]) for row, cells in summary.table2.items()],
-            )
-            for name in TITLES
-        ]
-        if summary.table2
-        else ["### Table 2 — no full recipe found"]
-    )
-    parts.append(
-        markdown_table(
-            "Table 3 — scar segmentation by baseline",
-            "Recipe",
-            [(TABLE3[r], c) for r, c in summary.table3.items()],
-        )
-    )
-    parts.append(
-        "Cells: mean ± std of the fold means [folds] · pooled per-case mean ± std (n). An HD or "
-        "ASD where one mask is empty counts as the diagonal of the case's field of view "
-        "(penalised); the mean of the defined cases only is shown beside it."
-    )
-    if summary.paired:
-        parts.append(paired_table(summary.paired))
-        parts.append(
-            "CI: 95% bootstrap interval of the mean difference (percentile, 9999 resamples) over "
-            "cases and over fold means; p: two-sided Wilcoxon signed-rank over cases; MDD80: the "
-            "smallest true difference these n pairs detect with 80% power at their spread."
-        )
-    if summary.postprocessing:
-        parts.append(postprocessing_table(summary.postprocessing))
-    parts.append(
-        "Missing: " + ("none" if not summary.missing else "\n- " + "\n- ".join(summary.missing))
-    )
-    return "\n\n".join(parts)
-
-
-def _finite(x):
-    """JSON-safe: NaN -> None, tuples -> lists."""
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    return x
-
-
-CELL_KEYS = [
-    "fold_mean",
-    "fold_std",
-    "n_folds",
-    "pooled_mean",
-    "pooled_std",
-    "n_cases",
-    "penalised",
-    "defined_mean",
-    "n_defined",
-]
-PAIRED_KEYS = ["n", "n_folds", "mean_a", "mean_b", "mean_diff", "sd_diff", "p_wilcoxon", "mdd80"]
-
-
-def write_summary(summary: Summary, out: Path) -> None:
-    """summary.md, summary.csv (one row per table cell and per comparison), summary.json."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.md").write_text(render(summary) + "\n")
-    cells = [
-        ("table2", row, name, m, c)
-        for row, by in summary.table2.items()
-        for name, ms in by.items()
-        for m, c in ms.items()
-    ]
-    cells += [
-        ("table3", TABLE3[r], "scar", m, c)
-        for r, ms in summary.table3.items()
-        for m, c in ms.items()
-    ]
-    with open(out / "summary.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(
-            [
-                "kind",
-                "table",
-                "row",
-                "reference",
-                "structure",
-                "metric",
-                *CELL_KEYS,
-                *PAIRED_KEYS,
-                "ci_cases_low",
-                "ci_cases_high",
-                "ci_folds_low",
-                "ci_folds_high",
-                "missing",
-                "text",
-            ]
-        )
-        blank_paired = [""] * (len(PAIRED_KEYS) + 5)
-        for table, row, name, m, c in cells:
-            w.writerow(
-                [
-                    "cell",
-                    table,
-                    row,
-                    "",
-                    name,
-                    m,
-                    *(c[k] for k in CELL_KEYS),
-                    *blank_paired,
-                    cell_text(c),
-                ]
-            )
-        for c in summary.paired:
-            w.writerow(
-                [
-                    "paired",
-                    c["table"],
-                    c["row"],
-                    c["reference"],
-                    c["structure"],
-                    c["metric"],
-                    *[""] * len(CELL_KEYS),
-                    *(c[k] for k in PAIRED_KEYS),
-                    *c["ci_cases"],
-                    *c["ci_folds"],
-                    " ".join(c["missing"]),
-                    comparison_text(c),
-                ]
-            )
-    (out / "summary.json").write_text(
-        json.dumps(
-            _finite(
-                {
-                    "table2": summary.table2,
-                    "table3": summary.table3,
-                    "paired": summary.paired,
-                    "missing": summary.missing,
-                    "postprocessing": summary.postprocessing,
-                }
-            ),
-            indent=1,
-        )
-    )

@@ -8,9 +8,10 @@ with the pooled per-case mean ± std and n beside it. A std of one value is unde
 as "n/a", never as 0.00.
 Every distance cell averages *all* cases: an undefined distance (one mask empty) counts as the
 diagonal of that case's field of view in mm (metrics.penalised), so every row of a table averages
-the same cases and an empty prediction never improves a cell; the number of penalised cases is
-in the cell, and the mean over the defined cases only is shown beside it, never alone
-(docs/design.md §6). Tests: tests/test_eval.py, tests/test_summary.py
+the same cases and an empty prediction never improves a cell; the number of such empty cases, the
+median over all cases (which one empty case cannot move far, unlike the mean) and the mean over
+the defined cases only are shown beside it, never alone (docs/design.md §6).
+Tests: tests/test_eval.py, tests/test_summary.py
 """
 
 from __future__ import annotations
@@ -38,16 +39,22 @@ def _mean_std(values) -> tuple[float, float]:
     return mean, float(v.std(ddof=1)) if v.size > 1 else math.nan
 
 
+def penalty_text(k: int, median: float, defined_mean: float, n_defined: int) -> str:
+    """ "2 empty, penalised; median 12.40; defined only 38.45, n = 4"."""
+    only = "-" if math.isnan(defined_mean) else f"{defined_mean:.2f}"
+    return f"{k} empty, penalised; median {median:.2f}; defined only {only}, n = {n_defined}"
+
+
 def penalty_note(metric: str, rows: list[dict]) -> str:
-    """ "2 penalised; defined only 38.45, n = 4" for a distance with undefined cases, else ""."""
+    """penalty_text for a distance with undefined cases (one mask empty), else ""."""
     if metric not in DISTANCES:
         return ""
     defined = [r[metric] for r in rows if not math.isnan(r[metric])]
     k = len(rows) - len(defined)
     if not k:
         return ""
-    only = f"{np.mean(defined):.2f}" if defined else "-"
-    return f"{k} penalised; defined only {only}, n = {len(defined)}"
+    median = float(np.median([penalised(r, metric) for r in rows]))
+    return penalty_text(k, median, float(np.mean(defined)) if defined else math.nan, len(defined))
 
 
 def table2(results: list[tuple[str, list[dict]]]) -> str:
@@ -79,6 +86,7 @@ def fold_cell(per_fold: dict[int, list[dict]], metric: str) -> dict:
     fm, fs = _mean_std([float(np.mean(values[k])) for k in folds])
     pm, ps = _mean_std([x for k in folds for x in values[k]])
     defined = [r[metric] for r in rows if not math.isnan(r[metric])]
+    pooled = [x for k in folds for x in values[k]]
     return {
         "fold_mean": fm,
         "fold_std": fs,
@@ -87,6 +95,7 @@ def fold_cell(per_fold: dict[int, list[dict]], metric: str) -> dict:
         "pooled_std": ps,
         "n_cases": len(rows),
         "penalised": len(rows) - len(defined),
+        "median": float(np.median(pooled)) if pooled else math.nan,
         "defined_mean": float(np.mean(defined)) if defined else math.nan,
         "n_defined": len(defined),
         "folds": folds,
@@ -95,13 +104,12 @@ def fold_cell(per_fold: dict[int, list[dict]], metric: str) -> dict:
 
 def cell_text(c: dict) -> str:
     """ "0.49 ± 0.02 [5 folds] · 0.48 ± 0.11 (n = 60)"; with penalised cases
-    "... (n = 60, 4 penalised; defined only 31.20, n = 56)"."""
+    "... (n = 60, 4 empty, penalised; median 12.40; defined only 31.20, n = 56)"."""
     if not c["n_cases"]:
         return "-"
     note = ""
     if c["penalised"]:
-        only = "-" if math.isnan(c["defined_mean"]) else f"{c['defined_mean']:.2f}"
-        note = f", {c['penalised']} penalised; defined only {only}, n = {c['n_defined']}"
+        note = ", " + penalty_text(c["penalised"], c["median"], c["defined_mean"], c["n_defined"])
     return (
         f"{mean_std_text(c['fold_mean'], c['fold_std'])} [{c['n_folds']} folds] · "
         f"{mean_std_text(c['pooled_mean'], c['pooled_std'])} (n = {c['n_cases']}{note})"

@@ -3,7 +3,11 @@ docs/design.md §2, §6.
 
 Sliding-window probabilities (inference/sliding_window.py) on each whole preprocessed validation
 volume, thresholded at 0.5 and scored with evaluation/metrics.py; under torchrun the cases are
-sharded over the ranks and the rows gathered in case order.
+sharded over the ranks and the rows gathered in case order. Beside the thresholded scores, each
+output logs what the threshold hides (docs/design.md §2): the soft Dice
+2 sum(p g) / (sum p + sum g) of the probabilities p against the label g (`soft_dice`, mean over
+cases) and the largest probability anywhere (`max_prob`, max over cases), so a head that is
+learning shows it before its probabilities cross 0.5.
 Tests: tests/test_train_e2e.py, tests/test_distributed.py
 """
 
@@ -79,24 +83,34 @@ def validation_rows(
                 case.image, predict, patch, overlap, sw_batch_size, progress=False
             )
         masks = (probs[0] > 0.5).cpu().numpy()  # (K, X, Y, Z)
-        rows.append(
-            {
-                name: case_metrics(
-                    masks[k], case.labels[0, channel(name)].cpu().numpy() > 0.5, spacing_mm
-                )
-                for k, name in enumerate(spec.outputs)
-            }
-        )
+        row = {}
+        for k, name in enumerate(spec.outputs):
+            truth = case.labels[0, channel(name)] > 0.5  # (X, Y, Z)
+            row[name] = case_metrics(masks[k], truth.cpu().numpy(), spacing_mm)
+            row[name] |= soft_scores(probs[0, k].float(), truth)
+        rows.append(row)
     model.train()
     return rows
 
 
+def soft_scores(p: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
+    """{"soft_dice": 2 sum(p g) / (sum p + sum g), "max_prob": max p} of one output's
+    probabilities p (X, Y, Z) against its label g (X, Y, Z, bool); soft Dice 1.0 when both sums
+    are 0 (nothing predicted, nothing there, as metrics.dice)."""
+    g = truth.to(p.dtype)
+    den = float(p.sum() + g.sum())
+    soft = 1.0 if den == 0 else float(2 * (p * g).sum()) / den
+    return {"soft_dice": soft, "max_prob": float(p.max())}
+
+
 def summarise_validation(rows: list[dict[str, dict[str, float]]], spec: StageSpec) -> dict:
-    """Means over cases of Dice / HD / ASD per output (NaN rows left out) and "val_dice"."""
+    """Means over cases of Dice / HD / ASD / soft Dice per output (NaN rows left out), the
+    largest probability over cases, and "val_dice"."""
     out = {}
     for name in spec.outputs:
-        for metric in ("dice", "hd", "asd"):
+        for metric in ("dice", "hd", "asd", "soft_dice"):
             values = [r[name][metric] for r in rows if not math.isnan(r[name][metric])]
             out[f"val_{name}_{metric}"] = float(np.mean(values)) if values else math.nan
+        out[f"val_{name}_max_prob"] = max((r[name]["max_prob"] for r in rows), default=math.nan)
     out["val_dice"] = out[f"val_{spec.target}_dice"]
     return out

@@ -99,6 +99,13 @@ class TrainConfig:
     use_checkpoint: bool = opt(
         False, MODEL, "gradient checkpointing of the Swin blocks", "docs/design.md §1"
     )
+    scar_bias_init: str = opt(
+        "default",
+        MODEL,
+        "output bias of a new (random) scar head: default (torch's) or prior: log(pi / (1 - pi)), "
+        "pi the scar fraction of the training fold's crops",
+        "docs/design.md §2",
+    )
     lr: float = opt(1e-4, OPTIM, "AdamW learning rate", "paper §4.2")
     pretrained_lr_scale: float = opt(
         0.1,

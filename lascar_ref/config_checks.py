@@ -12,6 +12,7 @@ from .stage_table import STAGES
 
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")  # --amp (runtime/device.py)
 PROGRESS_CHOICES = ("auto", "on", "off")  # --progress
+BIAS_CHOICES = ("default", "prior")  # --scar-bias-init (training/head_init.py)
 
 
 def config_checks(c) -> list[tuple[str, bool, str]]:
@@ -50,4 +51,5 @@ def config_checks(c) -> list[tuple[str, bool, str]]:
         ("alpha_ramp_epochs", c.alpha_ramp_epochs >= 0, "must be >= 0"),
         ("lam", 0 <= c.lam <= 1, "must lie in [0, 1]"),
         ("progress", c.progress in PROGRESS_CHOICES, f"must be one of {PROGRESS_CHOICES}"),
+        ("scar_bias_init", c.scar_bias_init in BIAS_CHOICES, f"must be one of {BIAS_CHOICES}"),
     ]

@@ -40,10 +40,13 @@ def test_stage1_2_3_then_eval(tmp_path, tiny_train):
             "2",
             "--alpha-ramp-epochs",
             "2",
+            "--scar-bias-init",
+            "prior",
         ],
         tmp_path,
     )
     assert "loaded: E, D_LA; new (random init): D_scar" in log2
+    assert "scar head bias set to the prior: pi = " in log2
     log3 = run([train, "--stage", "3", "--init", "stage2.pt", *opts], tmp_path)  # verbatim usage
     assert "loaded: E, D_scar" in log3 and "dropped: D_LA" in log3
     for n in (1, 2, 3):
@@ -66,6 +69,7 @@ def test_stage1_2_3_then_eval(tmp_path, tiny_train):
     assert "\r" not in log2 and log2.count("stage 2 epoch ") == 2
     assert "alpha 0.50" in log2 and "alpha" not in log3.split("stage 3 epoch 0")[1]
     assert {"la", "scar", "la_dice", "scar_ce", "val_scar_dice", "val_la_dice"} <= set(records[0])
+    assert 0 <= records[0]["val_scar_soft_dice"] <= 1 and 0 < records[0]["val_scar_max_prob"] <= 1
     assert set(records[0]["lr"]) == {"E", "D_LA", "D_scar"}
     report = run([evaluate, "--ckpt", "stage3.pt", "--out", "ev", "--no-progress"], tmp_path)
     # the --init chain gives Table 2's rows: I (LA), I+II (LA, scar), I+II+III (scar)
@@ -194,3 +198,8 @@ def test_summary_evaluates_a_recipe_grid(tmp_path, tiny_train):
     assert "| B1 (III) | - |" in stale  # no cell from another grid's numbers
     again = run([str(ROOT / "eval.py"), "--summary", str(out)], tmp_path)
     assert "evaluating" not in again  # the same grid: reused
+    assert "held-out mean Dice" in again and "| primary | B1" not in again  # B1 alone: no pair
+    last = run([str(ROOT / "eval.py"), "--summary", str(out), "--last-epoch"], tmp_path)
+    assert "Scored at the last epoch (stage{N}.last.pt), not the kept epoch." in last
+    assert (out / "summary_last.md").is_file()
+    assert (out / "B1" / "fold0" / "eval" / "stage3.last" / "metrics.json").is_file()

@@ -36,6 +36,7 @@ from ..runtime.device import determinism, resolve_device
 from ..stage_data import CaseTensors
 from ..stage_table import STAGES, StageSpec, Terms
 from .epoch_end import validate_epoch, write_epoch
+from .head_init import scar_prior
 from .report import epoch_line
 from .setup import Run, load_init, setup_run, stage_paths
 from .start import check_split, fold_tensors, log_start, take_out_folder
@@ -60,7 +61,9 @@ def fit(cfg: TrainConfig, say=print) -> dict:
         held.enter_context(determinism(cfg.deterministic, device))
         train, val, split = fold_tensors(cfg, spec, device, say, world)
         check_split(resume, split["split_sha256"], cfg)
-        run, start = setup_run(cfg, spec, device, init, resume, split["split_sha256"], say, world)
+        prior = scar_prior(train) if cfg.scar_bias_init == "prior" and not resume else None
+        given = (cfg, spec, device, init, resume, split["split_sha256"], say, world, prior)
+        run, start = setup_run(*given)
         log_start(run, cfg, start, (len(train), len(val)), split, paths["log"], say)
         budget = NonFiniteBudget.for_amp(run.amp_dtype)
         state, epoch = None, start - 1

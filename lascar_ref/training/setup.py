@@ -28,6 +28,7 @@ from ..runtime.device import autocast_for, resolve_amp
 from ..runtime.distributed import SINGLE, World, augment_seed
 from ..runtime.speed import apply_speed_options
 from ..stage_table import STAGES, StageSpec, build_model, freeze, param_groups, selection_start
+from .head_init import init_scar_bias
 from .state import restore_training_state, rng_by_rank, rng_state
 from .stopping import EarlyStopping
 
@@ -126,9 +127,11 @@ def setup_run(
     split_sha256: str | None = None,
     say=print,
     world: World = SINGLE,
+    scar_prior: float | None = None,
 ) -> tuple[Run, int]:
     """(the run, the first epoch to train): fresh, initialised from `init`, or resumed; under
-    torchrun (`world`) each rank restores its own random streams from the checkpoint."""
+    torchrun (`world`) each rank restores its own random streams from the checkpoint. A new scar
+    head starts with its bias at `scar_prior` when given (head_init.py; --scar-bias-init)."""
     amp_dtype = resolve_amp(cfg.amp, device)
     torch.manual_seed(cfg.seed)
     model = build_model(spec, cfg.feature_size, cfg.use_checkpoint)
@@ -138,6 +141,10 @@ def setup_run(
     elif init:
         loaded, report = apply_weights(init, model, spec)
         say(f"init from {report}")
+    if scar_prior is not None and not resume:
+        said = init_scar_bias(model, spec, loaded, scar_prior)
+        if said:
+            say(said)
     frozen = freeze(model, spec, loaded)
     model.to(device)
     apply_speed_options(model, cfg.channels_last, cfg.compile)

@@ -1,0 +1,49 @@
+"""The output bias of a new scar head — docs/design.md §2 (the scar head's start).
+
+The paper initialises D_scar randomly (theta_0, Eq. 4) and says nothing of its output bias.
+torch's default draws the 1x1x1 head's bias from U(-1/sqrt(F), 1/sqrt(F)) (+-0.29 at F = 12), so
+a new head starts at p = sigmoid(b) = 0.43-0.57 everywhere, on a target that covers well under 1%
+of the voxels. `--scar-bias-init prior` starts it at the scar prior instead, as focal-loss
+detectors do (Lin et al., RetinaNet): b = log(pi / (1 - pi)), pi the fraction of scar voxels in
+the training fold's crops (the preprocessed training volumes, X x Y x Z each), so sigmoid(b) = pi.
+Only the bias moves; the weights keep their random initialisation, and a head loaded by --init
+is never touched.
+Tests: tests/test_head_init.py
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..labels import SCAR
+from ..stage_data import CaseTensors
+from ..stage_table import StageSpec
+
+
+def scar_prior(cases: list[CaseTensors]) -> float:
+    """pi: scar voxels / all voxels over the training cases' label volumes (1, 3, X, Y, Z)."""
+    scar = sum(float((c.labels[:, SCAR] > 0.5).sum()) for c in cases)
+    total = sum(c.labels[:, SCAR].numel() for c in cases)
+    if not total or scar == 0:
+        raise ValueError("--scar-bias-init prior: the training cases hold no scar voxel")
+    return scar / total
+
+
+def prior_bias(pi: float) -> float:
+    """log(pi / (1 - pi)): the logit whose sigmoid is pi."""
+    return math.log(pi / (1.0 - pi))
+
+
+def init_scar_bias(model: torch.nn.Module, spec: StageSpec, loaded: list[str], pi: float) -> str:
+    """Set the new scar head's output bias to prior_bias(pi); "" when the stage has no new scar
+    head (none in the stage, or it was loaded), else a line saying what was set."""
+    prefix = spec.decoders.get("scar")
+    if prefix is None or "D_scar" in loaded:
+        return ""
+    head = model.get_submodule(prefix).head
+    with torch.no_grad():
+        head.bias.fill_(prior_bias(pi))
+    b = prior_bias(pi)
+    return f"scar head bias set to the prior: pi = {pi:.5f}, b = log(pi / (1 - pi)) = {b:.3f}"

@@ -168,6 +168,12 @@ def main() -> None:
         help="no training: the summary and paired report of the ledger's pairs of this protocol",
     )
     p.add_argument(
+        "--protocol",
+        metavar="SHA",
+        help="with --report-only: report the ledger's pairs of an earlier protocol, given by the "
+        "first characters of its SHA-256 (the statistics of today's code on stored values)",
+    )
+    p.add_argument(
         "--markdown",
         action="store_true",
         help="with --report-only: the ledger's pairs as the Markdown tables of bench/README.md",
@@ -178,6 +184,14 @@ def main() -> None:
     out, ledger_path = Path(a.out).resolve(), Path(a.ledger).resolve()
     ledger = prior_ledger.load(ledger_path)
     sha = prior_ledger.protocol_sha256(PROTOCOL)
+    if a.protocol:
+        if not a.report_only:
+            p.error("--protocol reports an earlier protocol's pairs: only with --report-only")
+        found = {e["protocol_sha256"] for e in ledger["pairs"]}
+        match = sorted(s for s in found if s.startswith(a.protocol))
+        if len(match) != 1:
+            p.error(f"--protocol {a.protocol}: {len(match)} protocols of the ledger match")
+        sha = match[0]
     if a.report_only:
         if a.markdown:
             print("\n".join(markdown(prior_ledger.current(ledger, sha))))

@@ -186,3 +186,25 @@ def test_rerun_refuses_a_run_folder_whose_checkpoints_it_would_reuse(tmp_path, m
         bench_prior.main()
     assert "seed1_fold0 exists; give a fresh --out" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()  # refused before any phantom was written
+
+
+def test_an_earlier_protocol_is_re_reported_with_todays_statistics(tmp_path, monkeypatch, capsys):
+    ledger = {"format": prior_ledger.FORMAT, "pairs": []}
+    for seed in (0, 1, 2):
+        prior_ledger.add(ledger, P3, seed, 0, runs(seed, 0, 0.3 + seed / 100, 0.2), CODE)
+    path = tmp_path / "ledger.json"
+    prior_ledger.save(path, ledger)
+    sha = prior_ledger.protocol_sha256(P3)
+    base = ["bench_prior.py", "--ledger", str(path)]
+    monkeypatch.setattr(sys, "argv", [*base, "--report-only", "--protocol", sha[:8]])
+    bench_prior.main()
+    out = capsys.readouterr().out
+    assert f"3 pair(s) of this protocol ({sha[:12]})" in out and "over 3 seeds" in out
+    monkeypatch.setattr(sys, "argv", [*base, "--protocol", sha[:8]])  # training: refused
+    with pytest.raises(SystemExit):
+        bench_prior.main()
+    assert "only with --report-only" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", [*base, "--report-only", "--protocol", "zz"])
+    with pytest.raises(SystemExit):
+        bench_prior.main()
+    assert "--protocol zz: 0 protocols of the ledger match" in capsys.readouterr().err

@@ -68,3 +68,28 @@ def test_the_demo_preset_selects_stage2_from_its_ramp_end():
     assert kept == [3] and not stopper.stop  # patience 16 >= the 8 epochs of the demo
     assert early_stopping(STAGES[2], make_config(stage=2, select_from=0)).start_epoch == 0
     assert early_stopping(STAGES[3], make_config(stage=3, select_from=7)).start_epoch == 7
+
+
+def test_a_flat_dice_does_not_keep_the_first_eligible_epoch():
+    """A Stage II head that predicts nothing above 0.5 scores Dice 0 in every epoch; its soft
+    Dice rises as it learns. The paper's rule alone keeps epoch 3 (the first eligible) and stops
+    after patience; the tie-break keeps the epoch whose soft Dice is best and restarts patience."""
+    stopper = EarlyStopping(patience=3, min_delta=1e-4, start_epoch=3)
+    soft = [0.004, 0.004, 0.005, 0.005, 0.010, 0.030, 0.029, 0.0300, 0.03005, 0.02]
+    kept = [e for e, s in enumerate(soft) if stopper.update(0.0, e, s)]
+    # epoch 3 is the first eligible; 4, 5 raise the soft Dice; 6 and 7 do not beat 0.030 by
+    # more than 1e-4, nor 8 (0.03005): three bad epochs after 5 -> stop (9 is a fourth)
+    assert kept == [3, 4, 5] and stopper.best_epoch == 5 and stopper.best_soft == 0.030
+    assert stopper.bad_epochs == 4 and stopper.stop
+    plain = EarlyStopping(patience=3, min_delta=1e-4, start_epoch=3)
+    assert [e for e in range(10) if plain.update(0.0, e)] == [3]  # without soft Dice: epoch 3
+    # a real Dice gain still wins over any soft Dice, and a lower Dice never counts as a tie
+    mixed = EarlyStopping(patience=5, min_delta=1e-4)
+    assert mixed.update(0.2, 0, 0.5) and not mixed.update(0.1, 1, 0.9)
+    assert mixed.update(0.3, 2, 0.1) and mixed.best == 0.3 and mixed.best_soft == 0.1
+    # the state round-trips, and an older checkpoint's state (no best_soft) loads
+    again = EarlyStopping(patience=5, min_delta=1e-4)
+    again.load(mixed.state())
+    assert again.state() == mixed.state()
+    again.load({"best": 0.3, "best_epoch": 2, "bad_epochs": 0})
+    assert again.best_soft == float("-inf")

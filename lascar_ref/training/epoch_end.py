@@ -36,7 +36,7 @@ def validate_epoch(run: Run, val: list, cfg: TrainConfig, epoch: int, record: di
             world=run.world,
         )
     )
-    improved = run.stopper.update(record["val_dice"], epoch)
+    improved = run.stopper.update(record["val_dice"], epoch, record["val_soft_dice"])
     improved, stopping = distributed.broadcast((improved, run.stopper.state()))
     run.stopper.load(stopping)
     return improved

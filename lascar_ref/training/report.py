@@ -27,7 +27,9 @@ def epoch_line(record: dict) -> str:
     """One line per epoch: loss, alpha(t) (in the stage with the wall prior, where Eq. 7 acts),
     validation metrics, seconds."""
     val = " ".join(
-        f"{k[4:]}={v:.4f}" for k, v in record.items() if k.startswith("val_") and k != "val_dice"
+        f"{k[4:]}={v:.4f}"
+        for k, v in record.items()
+        if k.startswith("val_") and k not in ("val_dice", "val_soft_dice")
     )
     wall_prior = STAGES[record["stage"]].wall_prior
     alpha = f"alpha {record['alpha_t']:.2f}, " if wall_prior else ""

@@ -105,7 +105,8 @@ def soft_scores(p: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
 
 def summarise_validation(rows: list[dict[str, dict[str, float]]], spec: StageSpec) -> dict:
     """Means over cases of Dice / HD / ASD / soft Dice per output (NaN rows left out), the
-    largest probability over cases, and "val_dice"."""
+    largest probability over cases, and "val_dice" / "val_soft_dice" (the stage target's, for
+    early stopping)."""
     out = {}
     for name in spec.outputs:
         for metric in ("dice", "hd", "asd", "soft_dice"):
@@ -113,4 +114,5 @@ def summarise_validation(rows: list[dict[str, dict[str, float]]], spec: StageSpe
             out[f"val_{name}_{metric}"] = float(np.mean(values)) if values else math.nan
         out[f"val_{name}_max_prob"] = max((r[name]["max_prob"] for r in rows), default=math.nan)
     out["val_dice"] = out[f"val_{spec.target}_dice"]
+    out["val_soft_dice"] = out[f"val_{spec.target}_soft_dice"]  # early stopping's tie-break
     return out

@@ -47,5 +47,12 @@ def test_table2_layout():
     assert text[7].split()[:5] == ["I+II", "2", "0.25", "±", "0.35"]
     assert "85.00 ± 91.92 (1 empty, penalised; median 85.00; defined only 20.00, n = 1)" in text[7]
     assert "77.00 ± 103.24 (1 empty, penalised; median 77.00; defined only 4.00, n = 1)" in text[7]
+    assert not any("LA surface" in line for line in text)  # no surface scores in these rows
+    surf = [dict(r, surface_dice=0.6, surface_gdice=0.8, surface_sen=0.5, surface_spe=0.9)
+            for r in rows[2:]]  # fmt: skip
+    lines = table2([("I+II", surf)]).splitlines()
+    head = lines.index("LA scar on the LA surface (LAScarQS 2022 protocol)")
+    assert lines[head + 1].split()[:5] == ["Stage", "n", "surface", "Dsc", "G-Dsc"]
+    assert lines[head + 2].split()[:5] == ["I+II", "2", "0.60", "±", "0.00"]
     one = table2([("I", rows[2:3])]).splitlines()[5]  # one case: its std is undefined, shown so
     assert one.split()[:5] == ["I", "1", "0.50", "±", "n/a"] and "penalised" not in one

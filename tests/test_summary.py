@@ -197,3 +197,28 @@ def test_collect_reads_the_split_and_the_last_epoch_on_request(tmp_path, monkeyp
     assert last["B1"][3][0][0]["dice"] == 0.2
     assert seen == [("stage3.pt", "stage3"), ("stage3.last.pt", "stage3.last")]
     assert any("recipe full" in m for m in missing)
+
+
+def test_the_challenge_protocol_table_sits_beside_the_scar_rows():
+    """Rows that carry the surface scores (surface.py) give a third table with the same cells and
+    paired comparisons; an older result without them is left out, not an error."""
+    results = fold_results({"B1": [-0.1, -0.2, -0.1], "B2": [0.0, 0.0, 0.0]})
+    for recipe, shift in (("full", 0.0), ("B1", -0.1)):
+        for rows in results[recipe][3].values():
+            for r in rows:
+                r.update(surface_dice=r["dice"] + 0.1, surface_gdice=0.9 + shift)
+    summary = tabulate(results)
+    assert set(summary.surface) == {"I+II+III", "B1 (III)"}  # B2's rows have no surface scores
+    cell = summary.surface["B1 (III)"]["surface_gdice"]
+    assert cell["fold_mean"] == pytest.approx(0.8) and cell["n_cases"] == 6
+    surface = [c for c in summary.paired if c["table"] == "surface"]
+    assert {(c["row"], c["metric"]) for c in surface} == {
+        ("B1 (III)", "surface_dice"),
+        ("B1 (III)", "surface_gdice"),
+    }
+    assert all(c["endpoint"] == "exploratory" for c in surface)
+    gd = next(c for c in surface if c["metric"] == "surface_gdice")
+    assert gd["mean_units"] == pytest.approx(-0.1)
+    text = render(summary)
+    assert "### LA scar on the LA surface (LAScarQS 2022 protocol)" in text
+    assert "| B1 (III) | " in text.split("LAScarQS 2022 protocol")[1]

@@ -38,6 +38,7 @@ from ..stage_data import fold_cases, open_data
 from ..stage_table import STAGES, StageSpec, build_model, predict_logits
 from .metrics import DISTANCES, case_metrics, diagonal_mm, scar_burden, summarize
 from .provenance import differences, provenance, read_result
+from .surface import surface_scores
 
 
 def evaluate(
@@ -131,7 +132,8 @@ def _truth(p, spec: StageSpec, cfg: TrainConfig, grid: str, raw_spacing) -> dict
 
 
 def _case_row(case: str, name: str, pred: np.ndarray, truth: dict) -> dict:
-    """One metrics row: Dice, distances, the diagonal (penalty) and, for scar, the burden."""
+    """One metrics row: Dice, distances, the diagonal (penalty) and, for scar, the burden and
+    the challenge's surface scores on the ground-truth LA surface (surface.py)."""
     gt, spacing = truth[name], truth["spacing"]
     row = {
         "case": case,
@@ -142,6 +144,7 @@ def _case_row(case: str, name: str, pred: np.ndarray, truth: dict) -> dict:
     if name == "scar":
         wall = truth["wall"]
         row.update(burden_pred=scar_burden(pred, wall), burden_gt=scar_burden(gt, wall))
+        row.update(surface_scores(truth["la"], gt, pred, spacing))  # the challenge's protocol
     return row
 
 

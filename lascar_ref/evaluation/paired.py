@@ -52,8 +52,8 @@ def case_values(per_fold: dict[int, list[dict]], structure: str, metric: str) ->
     out = {}
     for fold, rows in per_fold.items():
         for r in rows:
-            if r["structure"] != structure:
-                continue
+            if r["structure"] != structure or metric not in r:
+                continue  # another structure, or a result without this metric (older code)
             if r["case"] in out:
                 raise ValueError(
                     f"case {r['case']!r} appears twice in the {structure} rows (folds "

@@ -20,7 +20,7 @@ import hashlib
 import json
 from pathlib import Path
 
-METRICS_VERSION = 1  # bump when evaluation/metrics.py changes what it computes
+METRICS_VERSION = 2  # bump when a metric's code changes what it computes (2: surface scores)
 FIELDS = (
     "checkpoint",
     "init_chain",

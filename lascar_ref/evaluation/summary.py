@@ -31,7 +31,7 @@ from ..recipe_table import MANIFEST, RECIPES
 from .evaluate import init_chain, stored_or_evaluated
 from .paired import case_values, compare, holm
 from .postprocess_choice import choose_for_recipe
-from .tables import METRICS, TITLES, fold_cell
+from .tables import METRICS, SURFACE_METRICS, TITLES, fold_cell
 
 TABLE3 = {
     "B1": "B1 (III)",
@@ -47,7 +47,8 @@ Splits = dict[str, dict[int, dict[int, str | None]]]  # recipe -> stage -> fold 
 
 @dataclass
 class Summary:
-    """table2: row -> structure -> metric -> cell; table3: recipe -> metric -> cell;
+    """table2: row -> structure -> metric -> cell; table3: recipe -> metric -> cell; surface:
+    the challenge's surface protocol (Table 2's scar rows, then each baseline) -> metric -> cell;
     paired: one dict per comparison (paired.compare plus table, row, reference, structure,
     metric, endpoint "primary" / "exploratory", p_holm); missing: what could not be tabulated,
     by name; notes: comparisons left out or unverifiable (split assignments), by name;
@@ -56,6 +57,7 @@ class Summary:
     table2: dict[str, dict[str, dict[str, dict]]] = field(default_factory=dict)
     table3: dict[str, dict[str, dict]] = field(default_factory=dict)
     paired: list[dict] = field(default_factory=list)
+    surface: dict[str, dict[str, dict]] = field(default_factory=dict)  # row -> metric -> cell
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     postprocessing: dict[str, dict] = field(default_factory=dict)  # recipe -> choice
@@ -96,17 +98,22 @@ def stage_rows(
     return rows, "", split
 
 
-def _cells(per_fold: PerFold, structure: str) -> dict[str, dict]:
-    rows = {k: [r for r in v if r["structure"] == structure] for k, v in per_fold.items()}
+def _cells(per_fold: PerFold, structure: str, metrics=METRICS) -> dict[str, dict]:
+    rows = {
+        k: [r for r in v if r["structure"] == structure and metrics[0][0] in r]
+        for k, v in per_fold.items()
+    }
     if not any(rows.values()):
         return {}
-    return {m: fold_cell(rows, m) for m, _ in METRICS}
+    return {m: fold_cell(rows, m) for m, _ in metrics}
 
 
-def _compare(table, row, reference, a: PerFold, b: PerFold, structure: str) -> list[dict]:
+def _compare(
+    table, row, reference, a: PerFold, b: PerFold, structure: str, metrics=METRICS
+) -> list[dict]:
     """The paired comparisons of row A against reference B for one structure, every metric."""
     out = []
-    for metric, _ in METRICS:
+    for metric, _ in metrics:
         va, vb = case_values(a, structure, metric), case_values(b, structure, metric)
         if va and vb:
             c = compare(va, vb)
@@ -192,11 +199,23 @@ def tabulate(
             row, ref = TABLE2[after], TABLE2[before]
             if compared(row, split_of("full", after), split_of("full", before), ref):
                 summary.paired += _compare("table2", row, ref, a, b, structure)
+    for s in (s for s in sorted(full) if s > 1):
+        summary.surface[TABLE2[s]] = _cells(full[s], "scar", SURFACE_METRICS)
+    if 2 in full and 3 in full:
+        summary.paired += _compare(
+            "surface", TABLE2[3], TABLE2[2], full[3], full[2], "scar", SURFACE_METRICS
+        )
     for recipe in (r for r in TABLE3 if r in final and r != "full" and "full" in final):
         a, b = final[recipe], final["full"]
         sa, sb = split_of(recipe, max(results[recipe])), split_of("full", max(results["full"]))
         if compared(TABLE3[recipe], sa, sb, TABLE3["full"]):
             summary.paired += _compare("table3", TABLE3[recipe], TABLE3["full"], a, b, "scar")
+            summary.paired += _compare(
+                "surface", TABLE3[recipe], TABLE3["full"], a, b, "scar", SURFACE_METRICS
+            )
+    for recipe in (r for r in TABLE3 if r in final and r != "full"):
+        summary.surface[TABLE3[recipe]] = _cells(final[recipe], "scar", SURFACE_METRICS)
+    summary.surface = {k: v for k, v in summary.surface.items() if v}
     primary = [c for c in summary.paired if all(c[k] == v for k, v in PRIMARY.items())]
     for c, p in zip(primary, holm([c["p_units"] for c in primary]), strict=True):
         c["endpoint"], c["p_holm"] = "primary", p

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .paired import case_text, unit_text
 from .summary import TABLE3, Summary
-from .tables import TITLES, cell_text, markdown_table
+from .tables import SURFACE_METRICS, SURFACE_TITLE, TITLES, cell_text, markdown_table
 
 CELL_KEYS = [
     "fold_mean",
@@ -133,6 +133,9 @@ def render(summary: Summary) -> str:
             [(TABLE3[r], c) for r, c in summary.table3.items()],
         )
     )
+    if summary.surface:
+        rows = list(summary.surface.items())
+        parts.append(markdown_table(SURFACE_TITLE, "Stage / recipe", rows, SURFACE_METRICS))
     parts.append(
         "Cells: mean ± std of the fold means [folds] · pooled per-case mean ± std (n). An HD or "
         "ASD where one mask is empty counts as the diagonal of the case's field of view "
@@ -177,6 +180,9 @@ def write_summary(summary: Summary, out: Path, name: str = "summary") -> None:
         for r, ms in summary.table3.items()
         for m, c in ms.items()
     ]
+    cells += [
+        ("surface", row, "scar", m, c) for row, ms in summary.surface.items() for m, c in ms.items()
+    ]
     intervals = [f"{k}_{end}" for k in INTERVALS for end in ("low", "high")]
     head = ["kind", "table", "row", "reference", "structure", "metric", *CELL_KEYS, *PAIRED_KEYS]
     with open(out / f"{name}.csv", "w", newline="") as f:
@@ -198,6 +204,15 @@ def write_summary(summary: Summary, out: Path, name: str = "summary") -> None:
                     f"{unit_text(c)}; {case_text(c)}",
                 ]
             )
-    fields = ("table2", "table3", "paired", "missing", "notes", "postprocessing", "checkpoint")
+    fields = (
+        "table2",
+        "table3",
+        "surface",
+        "paired",
+        "missing",
+        "notes",
+        "postprocessing",
+        "checkpoint",
+    )
     payload = {k: getattr(summary, k) for k in fields}
     (out / f"{name}.json").write_text(json.dumps(_finite(payload), indent=1))

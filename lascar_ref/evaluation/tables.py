@@ -1,5 +1,5 @@
 """The paper's tables — §4.3 Table 2 (LA and scar per stage), §4.4 Table 3 (baselines);
-docs/design.md §6, §9.
+docs/design.md §6, §9, §13 (the challenge's surface protocol, SURFACE_METRICS).
 
 `table2`: one evaluation (one fold): per structure, one row per stage of the chain with n, Dsc,
 HD (mm), ASD (mm) as mean ± sample std over cases.
@@ -24,6 +24,10 @@ from .metrics import DISTANCES, penalised
 
 TITLES = {"la": "LA cavity segmentation", "scar": "LA scar segmentation"}
 METRICS = (("dice", "Dsc"), ("hd", "HD (mm)"), ("asd", "ASD (mm)"))
+# The challenge's scar protocol on the ground-truth LA surface (surface.py), in the same cells
+SURFACE_TITLE = "LA scar on the LA surface (LAScarQS 2022 protocol)"
+SURFACE_METRICS = (("surface_dice", "surface Dsc"), ("surface_gdice", "G-Dsc"))
+SURFACE_EXTRA = (("surface_sen", "Sen"), ("surface_spe", "Spe"))  # eval.py's one-fold table
 
 
 def mean_std_text(mean: float, std: float) -> str:
@@ -75,6 +79,15 @@ def table2(results: list[tuple[str, list[dict]]]) -> str:
             cells = [cell(sel, m) if sel else "-" for m, _ in METRICS]
             n = str(len(sel)) if sel else "-"
             lines.append(f"{label:<12}{n:<4}{cells[0]:<18}{cells[1]:<22}{cells[2]:<18}")
+    surface = [(label, [r for r in rows if "surface_dice" in r]) for label, rows in results]
+    if any(sel for _, sel in surface):
+        lines.append(SURFACE_TITLE)
+        heads = [h for _, h in SURFACE_METRICS + SURFACE_EXTRA]
+        lines.append(f"{'Stage':<12}{'n':<4}" + "".join(f"{h:<18}" for h in heads))
+        for label, sel in surface:
+            cells = [cell(sel, m) if sel else "-" for m, _ in SURFACE_METRICS + SURFACE_EXTRA]
+            n = str(len(sel)) if sel else "-"
+            lines.append(f"{label:<12}{n:<4}" + "".join(f"{c:<18}" for c in cells))
     return "\n".join(lines)
 
 
@@ -116,18 +129,21 @@ def cell_text(c: dict) -> str:
     )
 
 
-def markdown_table(title: str, head: str, rows: list[tuple[str, dict[str, dict]]]) -> str:
-    """A Markdown table: one row per (label, metric -> cell), columns Dsc, HD, ASD."""
+def markdown_table(
+    title: str, head: str, rows: list[tuple[str, dict[str, dict]]], metrics=METRICS
+) -> str:
+    """A Markdown table: one row per (label, metric -> cell), one column per metric (default
+    Dsc, HD, ASD)."""
     lines = [
         f"### {title}",
         "",
-        f"| {head} | " + " | ".join(h for _, h in METRICS) + " |",
-        "|---|" + "---|" * len(METRICS),
+        f"| {head} | " + " | ".join(h for _, h in metrics) + " |",
+        "|---|" + "---|" * len(metrics),
     ]
     for label, cells in rows:
         lines.append(
             f"| {label} | "
-            + " | ".join(cell_text(cells[m]) if m in cells else "-" for m, _ in METRICS)
+            + " | ".join(cell_text(cells[m]) if m in cells else "-" for m, _ in metrics)
             + " |"
         )
     return "\n".join(lines)

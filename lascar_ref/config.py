@@ -100,10 +100,10 @@ class TrainConfig:
         False, MODEL, "gradient checkpointing of the Swin blocks", "docs/design.md §1"
     )
     scar_bias_init: str = opt(
-        "default",
+        "prior",
         MODEL,
-        "output bias of a new (random) scar head: default (torch's) or prior: log(pi / (1 - pi)), "
-        "pi the scar fraction of the training fold's crops",
+        "output bias of a new (random) scar head: prior: log(pi / (1 - pi)), pi the scar "
+        "fraction of the training fold's crops; default: torch's",
         "docs/design.md §2",
     )
     lr: float = opt(1e-4, OPTIM, "AdamW learning rate", "paper §4.2")

@@ -23,8 +23,11 @@ def test_the_prior_is_the_scar_fraction_by_hand():
     b = prior_bias(0.01)
     assert b == pytest.approx(math.log(0.01 / 0.99))
     assert 1 / (1 + math.exp(-b)) == pytest.approx(0.01)
-    with pytest.raises(ValueError, match="no scar voxel"):
-        scar_prior([case(0)])
+    assert math.isnan(scar_prior([case(0)]))  # no scar: no prior
+    model = build_model(STAGES[2], 12, False)
+    bias = model.decoder_scar.head.bias.clone()
+    said = init_scar_bias(model, STAGES[2], ["E", "D_LA"], math.nan)
+    assert "keeps torch's default bias" in said and torch.equal(model.decoder_scar.head.bias, bias)
 
 
 def test_only_a_new_scar_heads_bias_moves():
@@ -44,3 +47,9 @@ def test_only_a_new_scar_heads_bias_moves():
     assert torch.equal(model3.decoder.head.bias, bias)
     assert init_scar_bias(model3, STAGES[3], [], 0.004) != ""  # B1: Stage III from scratch
     assert init_scar_bias(build_model(STAGES[1], 12, False), STAGES[1], [], 0.004) == ""
+
+
+def test_the_prior_is_the_default_of_every_preset():
+    from lascar_ref.config import make_config
+
+    assert make_config().scar_bias_init == "prior" == make_config("demo").scar_bias_init

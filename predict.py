@@ -14,7 +14,9 @@ scan's original geometry and header: {scan}_la.nii.gz (from Stage I/II checkpoin
 and {scan}_scar.nii.gz (Stage II/III) as uint8, optionally {scan}_{structure}_prob.nii.gz and
 {scan}_{structure}_spread.nii.gz (the members' voxel-wise std), and summary.csv + summary.json
 with LA and scar volume (ml), scar burden (% of the Eq. 6 wall band of the *predicted* LA), the
-members' mean pairwise Dice and `qc`: the reasons not to trust a scan's numbers (a constant
+scar burden on the predicted LA's surface (the LAScarQS projection) and its Utah stage (I-IV,
+"(qc flagged)" appended on a flagged scan; inference/scar_report.py), the members' mean pairwise
+Dice and `qc`: the reasons not to trust a scan's numbers (a constant
 image, a field of view or spacing no LGE scan of an LA has, no LA or an implausible one, scar far
 from it, disagreeing members; inference/qc.py), empty when none. --strict: any flag gives exit
 status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA. A bad
@@ -45,6 +47,7 @@ from lascar_ref.inference.inputs import expand_checkpoints, find_scans
 from lascar_ref.inference.overlay import require_matplotlib, scan_figure
 from lascar_ref.inference.postprocess import apply as apply_postprocessing
 from lascar_ref.inference.qc import member_flags, output_flags
+from lascar_ref.inference.scar_report import utah_stage
 from lascar_ref.inference.whole_scan import load_predictor, predict_scan, scan_summary
 from lascar_ref.runtime.device import resolve_device
 
@@ -141,7 +144,8 @@ def main(argv=None) -> int:
             {
                 "scan": name,
                 "path": str(path),
-                **scan_summary(masks, scan.spacing_mm),
+                **(summary := scan_summary(masks, scan.spacing_mm)),
+                "utah_stage": utah_stage(summary["scar_surface_burden_pct"], bool(qc)),
                 **{f"member_dice_{k}": pred.agreement.get(k, math.nan) for k in ("la", "scar")},
                 "qc": "; ".join(qc),
                 "postprocess": "; ".join(f"{k}: {v}" for k, v in postprocess.items()),
@@ -197,6 +201,7 @@ def figure(path: Path, scan, masks: dict, row: dict) -> Path:
 
 def write_summary(rows: list[dict], out: Path) -> None:
     keys = ["scan", "path", "la_volume_ml", "scar_volume_ml", "scar_burden_pct"]
+    keys += ["scar_surface_burden_pct", "utah_stage"]
     keys += ["member_dice_la", "member_dice_scar", "qc", "postprocess"]
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
@@ -207,7 +212,15 @@ def write_summary(rows: list[dict], out: Path) -> None:
         for r in rows
     ]
     (out / "summary.json").write_text(
-        json.dumps({"scans": clean, "burden_wall": "predicted LA, Eq. 6"}, indent=1)
+        json.dumps(
+            {
+                "scans": clean,
+                "burden_wall": "predicted LA, Eq. 6",
+                "surface_burden": "predicted scar projected onto the predicted LA surface",
+                "utah_stage": "Marrouche et al. 2014: I < 10%, II < 20%, III < 30%, IV >= 30%",
+            },
+            indent=1,
+        )
     )
 
 

@@ -20,6 +20,7 @@ from lascar_ref.data.preprocess import crop_or_pad, resample
 from lascar_ref.evaluation.evaluate import evaluate_checkpoint
 from lascar_ref.evaluation.metrics import case_metrics
 from lascar_ref.inference.overlay import require_matplotlib
+from lascar_ref.inference.scar_report import utah_stage
 from lascar_ref.inference.whole_scan import scan_summary
 from lascar_ref.stage_data import fold_cases
 from lascar_ref.training.fit import fit
@@ -164,6 +165,9 @@ def test_la_near_the_edge_of_a_large_field_of_view_is_found(tmp_path, trained):
     assert d["edge"] > 0.2 and d["edge"] >= d["centred"] - 0.05, d
     summary = json.loads((tmp_path / "p" / "summary.json").read_text())["scans"]
     assert [s["scan"] for s in summary] == ["centred", "edge"]
+    for s in summary:  # the stage follows the surface burden; a flagged scan is never clean
+        stage = utah_stage(s["scar_surface_burden_pct"] or math.nan, bool(s["qc"]))
+        assert s["utah_stage"] == stage and (not s["qc"] or "qc flagged" in stage or not stage)
 
 
 @pytest.mark.slow  # trains a model first

@@ -378,7 +378,7 @@ def markdown(pairs: list[dict]) -> list[str]:
         for key in ("dice", "outside_wall", "hd"):
             c = paired(results, stage, key)
             missing = f" (missing: {', '.join(c['missing'])})" if c["missing"] else ""
-            pairs = case_text(c).replace("cases (descriptive): ", "")
+            pairs = case_text(c, "")
             need = needed(c) if key == "dice" else "—"
             out.append(f"| {stage} | {key} | {unit_text(c)}{missing} | {need} | {pairs} |")
     return out

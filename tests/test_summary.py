@@ -106,7 +106,7 @@ def test_summary_tables_comparisons_and_missing_folds(tmp_path):
     assert "recipe B1, fold 2, stage 3: runs/B1/fold2/stage3.pt not found" in text
     assert "| B1 (III) | 0.60 ± 0.14 [2 folds] · 0.57 ± 0.15 (n = 3)" in text
     assert "| primary | B1 (III) − Full (I+II+III) | scar | dice | +0.150 [" in text
-    assert "over 2 folds, t p = " in text and "cases (descriptive): +0.100" in text
+    assert "over 2 folds, t p = " in text and "| +0.100 [" in text  # the cases column
     assert "| exploratory | I+II+III − I+II | scar | dice |" in text
     write_summary(summary, tmp_path)
     csv_text = (tmp_path / "summary.csv").read_text()

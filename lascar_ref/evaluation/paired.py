@@ -236,11 +236,11 @@ def unit_text(c: dict) -> str:
     )
 
 
-def case_text(c: dict) -> str:
-    """The descriptive part: "cases: +0.030 [-0.01, +0.07], Wilcoxon p = 0.1 (floor 0.0625),
-    n = 60, 58 non-zero"."""
+def case_text(c: dict, label: str = "cases (descriptive): ") -> str:
+    """The descriptive part: "cases (descriptive): +0.030 [-0.01, +0.07], Wilcoxon p = 0.1
+    (floor 0.0625), n = 60, 58 non-zero" (`label` "" where a column header says it)."""
     return (
-        f"cases (descriptive): {_num(c['mean_diff'], '+.3f')} {interval_text(c['ci_cases'])}, "
+        f"{label}{_num(c['mean_diff'], '+.3f')} {interval_text(c['ci_cases'])}, "
         f"Wilcoxon p = {_num(c['p_wilcoxon'], '.2g')} (floor {c['wilcoxon_floor']:.2g}), "
         f"n = {c['n']}, {c['n_nonzero']} non-zero"
     )

@@ -70,7 +70,7 @@ def paired_table(paired: list[dict]) -> str:
         missing = f"; missing {', '.join(c['missing'])}" if c["missing"] else ""
         lines.append(
             f"| {c['endpoint']} | {c['row']} − {c['reference']} | {c['structure']} | "
-            f"{c['metric']} | {unit_text(c)} | {_p(c['p_holm'])} | {case_text(c)}{missing} |"
+            f"{c['metric']} | {unit_text(c)} | {_p(c['p_holm'])} | {case_text(c, '')}{missing} |"
         )
     return "\n".join(lines)
 

@@ -166,7 +166,8 @@ def test_la_near_the_edge_of_a_large_field_of_view_is_found(tmp_path, trained):
     summary = json.loads((tmp_path / "p" / "summary.json").read_text())["scans"]
     assert [s["scan"] for s in summary] == ["centred", "edge"]
     for s in summary:  # the stage follows the surface burden; a flagged scan is never clean
-        stage = utah_stage(s["scar_surface_burden_pct"] or math.nan, bool(s["qc"]))
+        burden = s["scar_surface_burden_pct"]  # None in the JSON for NaN
+        stage = utah_stage(math.nan if burden is None else burden, bool(s["qc"]))
         assert s["utah_stage"] == stage and (not s["qc"] or "qc flagged" in stage or not stage)
 
 

@@ -1,20 +1,17 @@
-"""The LAScarQS challenge's surface protocol (lascar_ref/evaluation/surface.py; docs/design.md
-§13): on a sphere LA with a scar cap of known solid angle the surface burden is the analytic
-fraction; prediction = ground truth scores 1; a scar shifted within the probe depth still
-matches and one beyond it does not; each formula on a hand-counted case."""
+"""The LAScarQS challenge's surface protocol (lascar_ref/evaluation/surface.py,
+inference/surface_projection.py; docs/design.md §13): on a sphere LA with a scar cap of known
+solid angle the surface burden is the analytic fraction; prediction = ground truth scores 1; a
+scar shifted within the probe depth still matches and one beyond it does not; each formula on a
+hand-counted case."""
 
 import math
 
 import numpy as np
 import pytest
 
-from lascar_ref.evaluation.surface import (
-    N_STEPS,
-    STEP_MM,
-    node_scores,
-    project,
-    surface_scores,
-)
+from lascar_ref.evaluation.metrics import border
+from lascar_ref.evaluation.surface import node_scores, surface_scores
+from lascar_ref.inference.surface_projection import N_STEPS, STEP_MM, project, surface_nodes
 
 
 def sphere(spacing, radius=12.0, theta=math.pi / 3, axis=0, shift=0.0):
@@ -55,6 +52,11 @@ def test_a_scar_within_the_probe_depth_matches_and_one_beyond_does_not():
         s = surface_scores(la, scar, moved, (1.0, 1.0, 1.0))
         assert (s["surface_dice"] > 0.95) is matches, (shift, s["surface_dice"])
         assert (s["surface_dice"] == 0.0) is (not matches)
+
+
+def test_the_nodes_are_the_borders_of_the_metrics():
+    la, _ = sphere((0.625, 0.625, 2.5))
+    assert np.array_equal(surface_nodes(la), np.argwhere(border(la)))
 
 
 def test_the_probe_by_hand():

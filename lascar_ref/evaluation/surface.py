@@ -37,7 +37,8 @@ masks empty on the surface (no ground-truth scar node, none predicted): surface 
 project's convention, metrics.case_metrics); medpy's Dice, used by the challenge, returns 0 there.
 A node whose smoothed gradient vanishes (not met on a real LA) probes only itself. Rounding is
 numpy's (half to even), the tool's zxh::round may differ on exact halves.
-Tests: tests/test_surface.py
+The projection itself (nodes, normals, probes) is inference/surface_projection.py, shared with
+predict.py's report. Tests: tests/test_surface.py
 """
 
 from __future__ import annotations
@@ -45,13 +46,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
 
-from .metrics import border
+from ..inference.surface_projection import node_normals, project, surface_nodes
 
-SIGMA_MM = 4.0  # zxhimageop -gau 4 in LAScarQS2022_evaluate.py
-STEP_MM = 0.5  # Generate_MeshWallLabel.cpp: "0.5 mm for each step"
-N_STEPS = 20  # steps 0..20: probes up to 10 mm on each side
 KEYS = (
     "surface_dice",
     "surface_gdice",
@@ -64,37 +61,6 @@ KEYS = (
     "surface_burden_pred",
     "surface_nodes",
 )
-
-
-def surface_nodes(la: np.ndarray) -> np.ndarray:
-    """(N, 3) voxel indices of the LA's boundary voxels (metrics.border), in C order."""
-    return np.argwhere(border(np.asarray(la) > 0))
-
-
-def node_normals(la: np.ndarray, nodes: np.ndarray, spacing, sigma_mm: float = SIGMA_MM):
-    """(N, 3) unit normals in mm coordinates: the gradient of the Gaussian-smoothed LA mask (sigma
-    in mm on each axis) at each node; (0, 0, 0) where the gradient vanishes."""
-    sigma = [sigma_mm / s for s in spacing]
-    smooth = ndimage.gaussian_filter(np.asarray(la, dtype=np.float32), sigma=sigma)
-    grads = np.gradient(smooth, *spacing)  # d/dmm along each axis
-    g = np.stack([gr[tuple(nodes.T)] for gr in grads], axis=1).astype(np.float64)
-    mag = np.linalg.norm(g, axis=1, keepdims=True)
-    return np.divide(g, mag, out=np.zeros_like(g), where=mag > 0)
-
-
-def project(mask: np.ndarray, nodes: np.ndarray, normals: np.ndarray, spacing) -> np.ndarray:
-    """(N,) bool: whether any probe point of each node (module docstring) is a voxel of mask."""
-    mask = np.asarray(mask) > 0
-    spacing = np.asarray(spacing, dtype=np.float64)
-    at = nodes * spacing  # (N, 3) mm
-    shape = np.asarray(mask.shape)
-    hit = np.zeros(len(nodes), dtype=bool)
-    for k in range(N_STEPS + 1):
-        for sign in (1.0, -1.0):
-            idx = np.rint((at + sign * k * STEP_MM * normals) / spacing).astype(np.int64)
-            inside = np.all((idx >= 0) & (idx < shape), axis=1)
-            hit[inside] |= mask[tuple(idx[inside].T)]
-    return hit
 
 
 def _ratio(num: float, den: float) -> float:

@@ -1,5 +1,5 @@
 """What a clinician reads of a scar prediction: burden on the LA surface and the Utah stage —
-docs/design.md §13; the LAScarQS protocol's projection (evaluation/surface.py) on a new scan.
+docs/design.md §13; the LAScarQS protocol's projection (surface_projection.py) on a new scan.
 
   scar_surface_burden_pct = 100 x the share of the *predicted* LA's surface nodes whose probe
                             (0.5 mm steps, up to 10 mm along the normal, both ways) meets
@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ..evaluation.surface import node_normals, project, surface_nodes
+from .surface_projection import node_normals, project, surface_nodes
 
 UTAH = ((10.0, "I"), (20.0, "II"), (30.0, "III"))  # upper bounds (exclusive); IV from 30%
 

@@ -1,0 +1,61 @@
+"""The LAScarQS 2022 challenge's projection of scar onto an LA surface — docs/design.md §13.
+
+As LAScarQS2022_evaluate.py (lileitech/AtrialJSQnet) and its tool GenSurfaceScar do (the C++
+analogue is GenMeshWallLabel/Generate_MeshWallLabel.cpp there):
+  nodes     = the boundary voxels of the LA (`zxhboundary -R 1 420`): LA voxels with a 6-neighbour
+              outside the LA
+  normal(n) = the gradient of the LA mask smoothed by a Gaussian (`zxhimageop -gau 4`:
+              SIGMA_MM = 4), at the node, in mm (index x spacing, which the affine maps to world
+              mm by a rotation, so distances are the scanner's)
+  hit(n)    = 1 when any probe point node ± k * STEP_MM * normal, k = 0..N_STEPS (0.5 mm steps up
+              to 10 mm, both directions), rounded to the nearest voxel and inside the image, is a
+              voxel of the mask being projected
+evaluation/surface.py scores ground truth and prediction projected onto the ground-truth LA;
+inference/scar_report.py projects a prediction onto its own predicted LA (a new scan has no
+ground truth). A node whose smoothed gradient vanishes probes only itself; rounding is numpy's
+(half to even), the tool's zxh::round may differ on exact halves.
+Tests: tests/test_surface.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+SIGMA_MM = 4.0  # zxhimageop -gau 4 in LAScarQS2022_evaluate.py
+STEP_MM = 0.5  # Generate_MeshWallLabel.cpp: "0.5 mm for each step"
+N_STEPS = 20  # steps 0..20: probes up to 10 mm on each side
+
+
+def surface_nodes(la: np.ndarray) -> np.ndarray:
+    """(N, 3) voxel indices of the LA's boundary voxels (LA voxels with a 6-neighbour outside it,
+    the volume edge counting as outside: evaluation/metrics.border), in C order."""
+    la = np.asarray(la) > 0
+    inner = ndimage.binary_erosion(la, structure=ndimage.generate_binary_structure(3, 1))
+    return np.argwhere(la & ~inner)
+
+
+def node_normals(la: np.ndarray, nodes: np.ndarray, spacing, sigma_mm: float = SIGMA_MM):
+    """(N, 3) unit normals in mm coordinates: the gradient of the Gaussian-smoothed LA mask (sigma
+    in mm on each axis) at each node; (0, 0, 0) where the gradient vanishes."""
+    sigma = [sigma_mm / s for s in spacing]
+    smooth = ndimage.gaussian_filter(np.asarray(la, dtype=np.float32), sigma=sigma)
+    grads = np.gradient(smooth, *spacing)  # d/dmm along each axis
+    g = np.stack([gr[tuple(nodes.T)] for gr in grads], axis=1).astype(np.float64)
+    mag = np.linalg.norm(g, axis=1, keepdims=True)
+    return np.divide(g, mag, out=np.zeros_like(g), where=mag > 0)
+
+
+def project(mask: np.ndarray, nodes: np.ndarray, normals: np.ndarray, spacing) -> np.ndarray:
+    """(N,) bool: whether any probe point of each node (module docstring) is a voxel of mask."""
+    mask = np.asarray(mask) > 0
+    spacing = np.asarray(spacing, dtype=np.float64)
+    at = nodes * spacing  # (N, 3) mm
+    shape = np.asarray(mask.shape)
+    hit = np.zeros(len(nodes), dtype=bool)
+    for k in range(N_STEPS + 1):
+        for sign in (1.0, -1.0):
+            idx = np.rint((at + sign * k * STEP_MM * normals) / spacing).astype(np.int64)
+            inside = np.all((idx >= 0) & (idx < shape), axis=1)
+            hit[inside] |= mask[tuple(idx[inside].T)]
+    return hit

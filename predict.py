@@ -19,7 +19,9 @@ scar burden on the predicted LA's surface (the LAScarQS projection) and its Utah
 Dice and `qc`: the reasons not to trust a scan's numbers (a constant
 image, a field of view or spacing no LGE scan of an LA has, no LA or an implausible one, scar far
 from it, disagreeing members; inference/qc.py), empty when none. --strict: any flag gives exit
-status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA. A bad
+status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA.
+--mesh (mesh extra): {scan}_la_surface.vtk, the predicted LA surface in world mm (RAS) with the
+projected scar per vertex (inference/mesh.py; no file for a scan without an LA). A bad
 scan is reported in one line and skipped; the others are still written; the exit status is 1 if
 any scan failed.
 """
@@ -44,6 +46,7 @@ from lascar_ref.data.orientation import to_ras
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.evaluation.postprocess_choice import stored_choice
 from lascar_ref.inference.inputs import expand_checkpoints, find_scans
+from lascar_ref.inference.mesh import la_mesh, require_skimage, write_vtk
 from lascar_ref.inference.overlay import require_matplotlib, scan_figure
 from lascar_ref.inference.postprocess import apply as apply_postprocessing
 from lascar_ref.inference.qc import member_flags, output_flags
@@ -84,6 +87,12 @@ def parse(argv=None) -> argparse.Namespace:
         help="one PNG per scan in OUT/figures: three slices through the predicted LA (viz extra)",
     )
     p.add_argument(
+        "--mesh",
+        action="store_true",
+        help="{scan}_la_surface.vtk per scan: the predicted LA surface in world mm (RAS) with the "
+        "projected scar per vertex, for ParaView / 3D Slicer / CemrgApp (mesh extra)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="exit status 1 when any scan has a quality flag (the scans are still written)",
@@ -105,6 +114,8 @@ def main(argv=None) -> int:
     try:
         if a.figures:
             require_matplotlib()
+        if a.mesh:
+            require_skimage()
         device = resolve_device(a.device)
         scans = find_scans(a.inputs)
         paths = expand_checkpoints(a.ckpt) + expand_checkpoints(a.la_ckpt)
@@ -155,6 +166,9 @@ def main(argv=None) -> int:
             tqdm.write(f"qc: {name}: {'; '.join(qc)}")
         if a.figures:
             figure(out / "figures" / f"{name}.png", scan, masks, rows[-1])
+        if a.mesh and "la" in masks and masks["la"].any():
+            mesh = la_mesh(masks["la"], masks.get("scar"), scan.affine, scan.spacing_mm)
+            write_vtk(out / f"{name}_la_surface.vtk", mesh)
     write_summary(rows, out)
     flagged = [r["scan"] for r in rows if r["qc"]]
     print(

@@ -281,12 +281,15 @@ def test_quality_flags_strict_and_the_members_spread(tmp_path, trained, capsys):
     assert "--strict: 1 scan(s) flagged: blank" in capsys.readouterr().err
     write_volume(folder / "blank.nii.gz", img.data, img.affine)  # the real scan, two members
     twice = ["--ckpt", str(out / "stage2.pt"), str(out / "stage2.pt"), "--save-uncertainty"]
-    twice += ["--figures"]
+    twice += ["--figures", "--mesh"]
     assert predict([*twice, "--in", str(folder), "--out", str(tmp_path / "e")]) == 0
     row = list(csv.DictReader(open(tmp_path / "e" / "summary.csv")))[0]
     assert float(row["member_dice_la"]) == 1.0 and "members disagree" not in row["qc"]
     spread = read_volume(tmp_path / "e" / "blank_la_spread.nii.gz").data
     assert spread.shape == img.data.shape and float(np.abs(spread).max()) == 0.0
+    vtk = (tmp_path / "e" / "blank_la_surface.vtk").read_text().splitlines()
+    n_points = int(vtk[4].split()[1])  # "POINTS n double"
+    assert n_points > 100 and vtk[-n_points - 1] == "LOOKUP_TABLE default"  # one scar value each
     plt = require_matplotlib()
     pixels = plt.imread(str(tmp_path / "e" / "figures" / "blank.png"))
     assert pixels.shape[:2] == (290, 750) and pixels[..., :3].std() > 0.05  # 3 panels, not blank

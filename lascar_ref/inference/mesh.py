@@ -1,0 +1,84 @@
+"""The predicted LA surface as a mesh with its scar map, for ParaView, 3D Slicer, CemrgApp —
+docs/design.md §13 (optional `mesh` extra: scikit-image).
+
+`la_mesh(la, scar, affine, spacing_mm)`: marching cubes (scikit-image, level 0.5) on the
+predicted LA mask (X, Y, Z), vertices mapped through the scan's NIfTI affine to world millimetres
+in RAS (NIfTI's world frame), and per vertex the scar value of the challenge's projection
+(surface_projection.py: 0.5 mm probes up to 10 mm along the vertex normal, both ways, meeting a
+predicted scar voxel): 1 scar, 0 wall. `write_vtk(path, mesh)`: a VTK legacy ASCII PolyData file
+whose title line says the frame ("world mm, RAS"): 3D Slicer works in LPS, so there the x and y
+coordinates are negated on loading (Slicer asks for the coordinate system of a .vtk model).
+Not yet in the file: a region id per vertex (the landmark-free regions are not built).
+Tests: tests/test_mesh.py
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .surface_projection import project
+
+FRAME = "world mm, RAS (3D Slicer: LPS, negate x and y)"
+
+
+@dataclass
+class Mesh:
+    """A triangle mesh with one scar value per vertex."""
+
+    points: np.ndarray  # (V, 3) float64, world mm, RAS
+    triangles: np.ndarray  # (T, 3) int64 vertex indices
+    scar: np.ndarray  # (V,) uint8: 1 where predicted scar projects onto the vertex
+
+
+def require_skimage():
+    """skimage.measure, or a one-line ImportError naming the extra."""
+    try:
+        from skimage import measure
+    except ImportError:
+        raise ImportError("--mesh needs scikit-image: pip install -e '.[mesh]'") from None
+    return measure
+
+
+def la_mesh(la: np.ndarray, scar: np.ndarray | None, affine: np.ndarray, spacing_mm) -> Mesh:
+    """The LA surface of a predicted LA mask (X, Y, Z) with the scar value of each vertex (all 0
+    without a scar mask); ValueError for an empty LA."""
+    la = np.asarray(la) > 0
+    if not la.any():
+        raise ValueError("no LA predicted: no surface to mesh")
+    measure = require_skimage()
+    padded = np.pad(la, 1).astype(np.float32)  # a closed surface where the LA touches the edge
+    spacing = np.asarray(spacing_mm, dtype=np.float64)
+    verts, faces, normals, _ = measure.marching_cubes(padded, 0.5, spacing=tuple(spacing))
+    index = verts / spacing - 1.0  # (V, 3) voxel coordinates of the unpadded volume
+    hit = np.zeros(len(index), dtype=bool)
+    if scar is not None:
+        unit = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+        hit = project(scar, index, unit, spacing)
+    world = np.c_[index, np.ones(len(index))] @ np.asarray(affine, dtype=np.float64).T
+    return Mesh(world[:, :3], faces.astype(np.int64), hit.astype(np.uint8))
+
+
+def write_vtk(path: Path, mesh: Mesh) -> Path:
+    """VTK legacy ASCII PolyData: POINTS, POLYGONS (triangles), POINT_DATA scalars "scar"."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n, t = len(mesh.points), len(mesh.triangles)
+    lines = [
+        "# vtk DataFile Version 3.0",
+        f"lascar_ref predicted LA surface; {FRAME}",
+        "ASCII",
+        "DATASET POLYDATA",
+        f"POINTS {n} double",
+        *(f"{x:.4f} {y:.4f} {z:.4f}" for x, y, z in mesh.points),
+        f"POLYGONS {t} {4 * t}",
+        *(f"3 {a} {b} {c}" for a, b, c in mesh.triangles),
+        f"POINT_DATA {n}",
+        "SCALARS scar unsigned_char 1",
+        "LOOKUP_TABLE default",
+        *(str(int(v)) for v in mesh.scar),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path

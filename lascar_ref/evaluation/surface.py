@@ -47,7 +47,7 @@ import math
 
 import numpy as np
 
-from ..inference.surface_projection import node_normals, project, surface_nodes
+from ..inference.surface_projection import project_onto_surface
 
 KEYS = (
     "surface_dice",
@@ -94,10 +94,7 @@ def node_scores(g: np.ndarray, p: np.ndarray, image_voxels: int) -> dict[str, fl
 def surface_scores(gt_la: np.ndarray, gt_scar: np.ndarray, pred_scar: np.ndarray, spacing) -> dict:
     """The challenge's surface scores of one case (module docstring): ground-truth and predicted
     scar (X, Y, Z) projected onto the ground-truth LA's surface; all NaN for an empty LA."""
-    nodes = surface_nodes(gt_la)
-    if not len(nodes):
+    g, p = project_onto_surface(gt_la, [gt_scar, pred_scar], spacing)
+    if not g.size:
         return {k: math.nan for k in KEYS}
-    normals = node_normals(gt_la, nodes, spacing)
-    g = project(gt_scar, nodes, normals, spacing)
-    p = project(pred_scar, nodes, normals, spacing)
     return node_scores(g, p, int(np.asarray(gt_la).size))

@@ -22,18 +22,15 @@ import math
 
 import numpy as np
 
-from .surface_projection import node_normals, project, surface_nodes
+from .surface_projection import project_onto_surface
 
 UTAH = ((10.0, "I"), (20.0, "II"), (30.0, "III"))  # upper bounds (exclusive); IV from 30%
 
 
 def surface_burden_pct(la: np.ndarray, scar: np.ndarray, spacing_mm) -> float:
     """100 x the share of the LA's surface nodes onto which `scar` projects; NaN without an LA."""
-    nodes = surface_nodes(la)
-    if not len(nodes):
-        return math.nan
-    normals = node_normals(la, nodes, spacing_mm)
-    return 100.0 * float(project(scar, nodes, normals, spacing_mm).mean())
+    (hit,) = project_onto_surface(la, [scar], spacing_mm)
+    return 100.0 * float(hit.mean()) if hit.size else math.nan
 
 
 def utah_stage(burden_pct: float, flagged: bool = False) -> str:

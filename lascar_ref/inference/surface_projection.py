@@ -59,3 +59,13 @@ def project(mask: np.ndarray, nodes: np.ndarray, normals: np.ndarray, spacing) -
             inside = np.all((idx >= 0) & (idx < shape), axis=1)
             hit[inside] |= mask[tuple(idx[inside].T)]
     return hit
+
+
+def project_onto_surface(la: np.ndarray, masks: list[np.ndarray], spacing) -> list[np.ndarray]:
+    """Each mask (X, Y, Z) projected onto the surface nodes of `la`: one (N,) bool array per
+    mask, all on the same nodes ([] arrays of length 0 for an empty LA)."""
+    nodes = surface_nodes(la)
+    if not len(nodes):
+        return [np.zeros(0, dtype=bool) for _ in masks]
+    normals = node_normals(la, nodes, spacing)
+    return [project(m, nodes, normals, spacing) for m in masks]

@@ -61,8 +61,8 @@ def fit(cfg: TrainConfig, say=print) -> dict:
         held.enter_context(determinism(cfg.deterministic, device))
         train, val, split = fold_tensors(cfg, spec, device, say, world)
         check_split(resume, split["split_sha256"], cfg)
-        new_head = cfg.scar_bias_init == "prior" and "scar" in spec.decoders and not resume
-        prior = scar_prior(train) if new_head else None
+        wants_prior = cfg.scar_bias_init == "prior" and "scar" in spec.decoders
+        prior = scar_prior(train) if wants_prior else None  # set by setup_run on a new head only
         given = (cfg, spec, device, init, resume, split["split_sha256"], say, world, prior)
         run, start = setup_run(*given)
         log_start(run, cfg, start, (len(train), len(val)), split, paths["log"], say)

@@ -47,8 +47,7 @@ def init_scar_bias(model: torch.nn.Module, spec: StageSpec, loaded: list[str], p
         return ""
     if math.isnan(pi):
         return "the training cases hold no scar voxel: the new scar head keeps torch's default bias"
-    head = model.get_submodule(prefix).head
-    with torch.no_grad():
-        head.bias.fill_(prior_bias(pi))
     b = prior_bias(pi)
+    with torch.no_grad():
+        model.get_submodule(prefix).head.bias.fill_(b)
     return f"scar head bias set to the prior: pi = {pi:.5f}, b = log(pi / (1 - pi)) = {b:.3f}"

@@ -2,7 +2,7 @@
 
   python predict.py --ckpt CKPT [CKPT ...] --in PATH [PATH ...] --out DIR
                     [--la-ckpt CKPT ...] [--mirror] [--save-probs] [--save-uncertainty]
-                    [--figures] [--strict] [--device cpu|cuda]
+                    [--figures] [--report] [--mesh] [--strict] [--device cpu|cuda]
 
 CKPT: a lascar_ref checkpoint (stage{N}.pt), a runs folder (runs/full: every fold*/stage3.pt, a
 five-fold ensemble), or a MONAI SwinUNETR state dict (--monai-structure says what it segments).
@@ -15,15 +15,20 @@ and {scan}_scar.nii.gz (Stage II/III) as uint8, optionally {scan}_{structure}_pr
 {scan}_{structure}_spread.nii.gz (the members' voxel-wise std), and summary.csv + summary.json
 with LA and scar volume (ml), scar burden (% of the Eq. 6 wall band of the *predicted* LA), the
 scar burden on the predicted LA's surface (the LAScarQS projection) and its Utah stage (I-IV,
-"(qc flagged)" appended on a flagged scan; inference/scar_report.py), the members' mean pairwise
+"(qc flagged)" appended on a flagged scan; inference/scar_report.py), that burden in six
+landmark-free regions (anterior, posterior, septal, lateral, roof, floor: each region's burden and
+its share of all scar; inference/scar_regions.py), the members' mean pairwise
 Dice and `qc`: the reasons not to trust a scan's numbers (a constant
 image, a field of view or spacing no LGE scan of an LA has, no LA or an implausible one, scar far
 from it, disagreeing members; inference/qc.py), empty when none. --strict: any flag gives exit
 status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA.
+--report (viz extra): reports/{scan}.png, one page per scan: the slices, the scar map on the
+predicted LA surface from the anterior, posterior, left, right and superior, the burdens, the
+Utah stage, the regional burden and the quality flags (inference/report_page.py).
 --mesh (mesh extra): {scan}_la_surface.vtk, the predicted LA surface in world mm (RAS) with the
-projected scar per vertex (inference/mesh.py; no file for a scan without an LA). A bad
-scan is reported in one line and skipped; the others are still written; the exit status is 1 if
-any scan failed.
+projected scar and the region id per vertex (inference/mesh.py; no file for a scan without an
+LA). A bad scan is reported in one line and skipped; the others are still written; the exit
+status is 1 if any scan failed.
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ from lascar_ref.inference.mesh import la_mesh, require_skimage, write_vtk
 from lascar_ref.inference.overlay import require_matplotlib, scan_figure
 from lascar_ref.inference.postprocess import apply as apply_postprocessing
 from lascar_ref.inference.qc import member_flags, output_flags
-from lascar_ref.inference.scar_report import utah_stage
+from lascar_ref.inference.report_page import report_page
+from lascar_ref.inference.scar_report import REPORT_KEYS, surface_map, utah_stage
 from lascar_ref.inference.whole_scan import load_predictor, predict_scan, scan_summary
 from lascar_ref.runtime.device import resolve_device
 
@@ -90,7 +96,13 @@ def parse(argv=None) -> argparse.Namespace:
         "--mesh",
         action="store_true",
         help="{scan}_la_surface.vtk per scan: the predicted LA surface in world mm (RAS) with the "
-        "projected scar per vertex, for ParaView / 3D Slicer / CemrgApp (mesh extra)",
+        "projected scar and region per vertex, for ParaView / 3D Slicer / CemrgApp (mesh extra)",
+    )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="one PNG page per scan in OUT/reports: slices, the scar map on the LA surface from "
+        "five sides, burden, Utah stage, regions and quality flags (viz extra)",
     )
     p.add_argument(
         "--strict",
@@ -112,7 +124,7 @@ def parse(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     a = parse(argv)
     try:
-        if a.figures:
+        if a.figures or a.report:
             require_matplotlib()
         if a.mesh:
             require_skimage()
@@ -155,7 +167,7 @@ def main(argv=None) -> int:
             {
                 "scan": name,
                 "path": str(path),
-                **(summary := scan_summary(masks, scan.spacing_mm)),
+                **(summary := scan_summary(masks, scan.spacing_mm, scan.affine)),
                 "utah_stage": utah_stage(summary["scar_surface_burden_pct"], bool(qc)),
                 **{f"member_dice_{k}": pred.agreement.get(k, math.nan) for k in ("la", "scar")},
                 "qc": "; ".join(qc),
@@ -166,6 +178,8 @@ def main(argv=None) -> int:
             tqdm.write(f"qc: {name}: {'; '.join(qc)}")
         if a.figures:
             figure(out / "figures" / f"{name}.png", scan, masks, rows[-1])
+        if a.report:
+            report(out / "reports" / f"{name}.png", scan, masks, rows[-1])
         if a.mesh and "la" in masks and masks["la"].any():
             mesh = la_mesh(masks["la"], masks.get("scar"), scan.affine, scan.spacing_mm)
             write_vtk(out / f"{name}_la_surface.vtk", mesh)
@@ -213,9 +227,22 @@ def figure(path: Path, scan, masks: dict, row: dict) -> Path:
     return scan_figure(ras.astype(np.float32), ras_masks, spacing, title, path)
 
 
+def report(path: Path, scan, masks: dict, row: dict) -> Path:
+    """The scan's report page (inference/report_page.py): slices in RAS, the surface map in world
+    mm through the scan's affine."""
+    ras, spacing, _ = to_ras(scan.data, scan.affine, scan.spacing_mm)
+    ras_masks = {k: to_ras(m, scan.affine, scan.spacing_mm)[0] for k, m in masks.items()}
+    la = masks.get("la")
+    surface = None
+    if la is not None and la.any():
+        scar = masks.get("scar", np.zeros_like(la))
+        surface = surface_map(la, scar, scan.affine, scan.spacing_mm)
+    return report_page(ras.astype(np.float32), ras_masks, spacing, surface, row, path)
+
+
 def write_summary(rows: list[dict], out: Path) -> None:
     keys = ["scan", "path", "la_volume_ml", "scar_volume_ml", "scar_burden_pct"]
-    keys += ["scar_surface_burden_pct", "utah_stage"]
+    keys += ["scar_surface_burden_pct", "utah_stage", *REPORT_KEYS[1:]]
     keys += ["member_dice_la", "member_dice_scar", "qc", "postprocess"]
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
@@ -232,6 +259,9 @@ def write_summary(rows: list[dict], out: Path) -> None:
                 "burden_wall": "predicted LA, Eq. 6",
                 "surface_burden": "predicted scar projected onto the predicted LA surface",
                 "utah_stage": "Marrouche et al. 2014: I < 10%, II < 20%, III < 30%, IV >= 30%",
+                "regions": "surface nodes by direction from the LA centroid in RAS, landmark-free:"
+                " {region}_burden_pct = scar nodes / nodes of the region, {region}_share_pct ="
+                " the region's scar nodes / all scar nodes (inference/scar_regions.py)",
             },
             indent=1,
         )

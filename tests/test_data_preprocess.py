@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lascar_ref.data import DataError, PreprocessConfig, list_cases, preprocess_case
+from lascar_ref.data.orientation import to_ras
 from lascar_ref.data.preprocess import crop_or_pad, resample
 from lascar_ref.losses import wall_mask
 
@@ -22,7 +23,9 @@ def test_resample_and_crop_geometry(tmp_path, tiny_dataset):
     assert p.image.shape == p.la.shape == p.scar.shape == p.wall.shape == (160, 208, 24)
     assert abs(float(p.image.mean())) < 1e-3 and abs(float(p.image.std()) - 1) < 1e-3
     assert set(np.unique(p.la).tolist()) == {0, 1}  # 420 binarised
-    raw_la = np.asarray(nib.load(str(case.la)).dataobj) > 0
+    stored = nib.load(str(case.la))
+    raw_la = np.asarray(stored.dataobj) > 0
+    raw_la = to_ras(raw_la, stored.affine, stored.header.get_zooms())[0]  # phantoms: A, L, S
     # nearest 2x upsampling in-plane: each raw LA voxel becomes 4 voxels (none cut by this crop)
     assert int(p.la.sum()) == 4 * int(raw_la.sum())
     assert np.array_equal(p.la[:, 8:200], np.repeat(np.repeat(raw_la, 2, 0), 2, 1)[16:176])

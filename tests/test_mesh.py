@@ -1,6 +1,7 @@
 """The predicted LA surface as a VTK mesh (lascar_ref/inference/mesh.py; docs/design.md §13):
 vertices in world mm through the affine, the scar map of the challenge's projection, and the file
-read back by an independent reader (VTK's own legacy PolyData reader, what ParaView uses)."""
+read back by an independent reader (VTK's own legacy PolyData reader, what ParaView uses), with
+the region id of each vertex."""
 
 import math
 
@@ -10,6 +11,7 @@ from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkIOLegacy import vtkPolyDataReader
 
 from lascar_ref.inference.mesh import FRAME, la_mesh, write_vtk
+from lascar_ref.inference.scar_regions import REGIONS
 
 
 def sphere_with_cap(spacing, radius=12.0):
@@ -47,6 +49,11 @@ def test_the_mesh_is_in_world_mm_with_the_scar_cap_and_reads_back(tmp_path):
     polys = vtk_to_numpy(back.GetPolys().GetConnectivityArray()).reshape(-1, 3)
     assert np.array_equal(polys, mesh.triangles)
     assert np.array_equal(vtk_to_numpy(back.GetPointData().GetArray("scar")), mesh.scar)
+    region = vtk_to_numpy(back.GetPointData().GetArray("region"))
+    assert np.array_equal(region, mesh.region)
+    # the cap faces world +x, the patient's right: its vertices are septal (id 2)
+    assert np.mean(region[direction[:, 0] > 0.75] == REGIONS.index("septal")) == 1.0
+    assert set(np.unique(region)) == set(range(len(REGIONS)))
 
 
 def test_an_empty_la_is_refused_and_no_scar_is_all_wall():

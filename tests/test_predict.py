@@ -20,6 +20,7 @@ from lascar_ref.data.preprocess import crop_or_pad, resample
 from lascar_ref.evaluation.evaluate import evaluate_checkpoint
 from lascar_ref.evaluation.metrics import case_metrics
 from lascar_ref.inference.overlay import require_matplotlib
+from lascar_ref.inference.scar_regions import REGIONS
 from lascar_ref.inference.scar_report import utah_stage
 from lascar_ref.inference.whole_scan import scan_summary
 from lascar_ref.stage_data import fold_cases
@@ -225,14 +226,15 @@ def test_volumes_and_burden_by_hand():
     # 1 and 2 mm (6 * 100 * 2), edges at (1,1), (1,2), (2,1) mm (12 * 10 * 3), corners at
     # (1,1,1) and the three (1,1,2) (8 * 4): d_out <= 2.5 mm -> 1200 + 360 + 32 = 1592 voxels
     wall = 936 + 1592
-    s = scan_summary({"la": la, "scar": scar}, (1.0, 1.0, 1.0))
+    s = scan_summary({"la": la, "scar": scar}, (1.0, 1.0, 1.0), np.eye(4))
     assert s["la_volume_ml"] == pytest.approx(1.0) and s["scar_volume_ml"] == pytest.approx(0.108)
     assert s["scar_burden_pct"] == pytest.approx(100 * 100 / wall)
-    half = scan_summary({"la": la, "scar": scar}, (0.5, 1.0, 2.0))  # volumes scale with the voxel
+    # volumes scale with the voxel
+    half = scan_summary({"la": la, "scar": scar}, (0.5, 1.0, 2.0), np.eye(4))
     assert half["la_volume_ml"] == pytest.approx(1.0) and half["scar_volume_ml"] == pytest.approx(
         0.108
     )
-    assert math.isnan(scan_summary({"scar": scar}, (1.0, 1.0, 1.0))["scar_burden_pct"])
+    assert math.isnan(scan_summary({"scar": scar}, (1.0, 1.0, 1.0), np.eye(4))["scar_burden_pct"])
 
 
 @pytest.mark.slow  # trains a model first
@@ -281,7 +283,7 @@ def test_quality_flags_strict_and_the_members_spread(tmp_path, trained, capsys):
     assert "--strict: 1 scan(s) flagged: blank" in capsys.readouterr().err
     write_volume(folder / "blank.nii.gz", img.data, img.affine)  # the real scan, two members
     twice = ["--ckpt", str(out / "stage2.pt"), str(out / "stage2.pt"), "--save-uncertainty"]
-    twice += ["--figures", "--mesh"]
+    twice += ["--figures", "--mesh", "--report"]
     assert predict([*twice, "--in", str(folder), "--out", str(tmp_path / "e")]) == 0
     row = list(csv.DictReader(open(tmp_path / "e" / "summary.csv")))[0]
     assert float(row["member_dice_la"]) == 1.0 and "members disagree" not in row["qc"]
@@ -289,7 +291,13 @@ def test_quality_flags_strict_and_the_members_spread(tmp_path, trained, capsys):
     assert spread.shape == img.data.shape and float(np.abs(spread).max()) == 0.0
     vtk = (tmp_path / "e" / "blank_la_surface.vtk").read_text().splitlines()
     n_points = int(vtk[4].split()[1])  # "POINTS n double"
-    assert n_points > 100 and vtk[-n_points - 1] == "LOOKUP_TABLE default"  # one scar value each
+    assert n_points > 100 and vtk[-n_points - 1] == f"region 1 {n_points} unsigned_char"
+    assert vtk[-2 * n_points - 3] == "LOOKUP_TABLE default"  # one scar value and region each
+    assert {int(v) for v in vtk[-n_points:]} <= set(range(6))
+    shares = [float(row[f"{r}_share_pct"]) for r in REGIONS]  # "nan" when no scar is predicted
+    assert all(map(math.isnan, shares)) or sum(shares) == pytest.approx(100.0)
     plt = require_matplotlib()
     pixels = plt.imread(str(tmp_path / "e" / "figures" / "blank.png"))
     assert pixels.shape[:2] == (290, 750) and pixels[..., :3].std() > 0.05  # 3 panels, not blank
+    page = plt.imread(str(tmp_path / "e" / "reports" / "blank.png"))
+    assert page.shape[:2] == (850, 1200) and page[..., :3].std() > 0.05

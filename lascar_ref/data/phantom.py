@@ -18,6 +18,10 @@ phantom_style.noise_sigma_for), and scaling to int16 (x 400).
 Files: enhanced (int16), atriumSegImgMO (LA = 420, uint16), scarSegImgM (0/1, uint8, Task 1
 only); anisotropic voxels (default 0.625 x 0.625 x 2.5 mm, 576 x 576 x 44). Task 2 holds every
 Task 1 scan (at shuffled indices) plus LA-only scans. Same seed -> byte-identical files.
+Orientation: the voxel axes are phantom_anatomy.py's anatomical frame, array axis 0 posterior ->
+anterior, axis 1 right -> left, axis 2 inferior -> superior, and the affine says so (axis codes
+"A", "L", "S" in NIfTI's RAS world: `affine_for`), so that a scan reoriented to RAS and the
+regions of inference/scar_regions.py see the anatomy where a real scan has it.
 Tests: tests/test_data_phantom.py, tests/test_data_realism.py; benchmark: bench/bench_data.py
 """
 
@@ -76,7 +80,7 @@ def make_phantom(
     c = rng.uniform(-style.bias, style.bias, 9)
     shading = rng.uniform(0, style.coil_shading)
     img *= np.exp(
-        -shading * (1 - u) / 2  # receive coil on the anterior chest (+x): posterior is darker
+        -shading * (1 - u) / 2  # receive coil on the anterior chest (axis 0): posterior is darker
         + c[0] * u
         + c[1] * v
         + c[2] * w
@@ -103,9 +107,17 @@ def make_phantom(
     }
 
 
+# The world direction (NIfTI RAS: +x patient's right, +y anterior, +z superior) of each voxel
+# axis of the phantom: axis 0 anterior, axis 1 the patient's left, axis 2 superior.
+AXIS_DIRECTIONS = ((0.0, 1.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+
 def affine_for(shape, spacing) -> np.ndarray:
-    aff = np.diag([*map(float, spacing), 1.0])
-    aff[:3, 3] = [-(n - 1) / 2 * s for n, s in zip(shape, spacing)]
+    """(4, 4) voxel -> world mm affine of a phantom grid: the axes of AXIS_DIRECTIONS scaled by
+    the spacing, the centre of the volume at the world origin (axis codes A, L, S)."""
+    aff = np.eye(4)
+    aff[:3, :3] = np.array(AXIS_DIRECTIONS).T * np.asarray(spacing, dtype=float)
+    aff[:3, 3] = -aff[:3, :3] @ ((np.asarray(shape, dtype=float) - 1) / 2)
     return aff
 
 

@@ -1,6 +1,8 @@
 """Synthetic LA anatomy for LGE phantoms — docs/design.md §7 (our data for tests and the demo).
 
-All geometry is in mm, centred in the field of view, drawn from a numpy Generator:
+All geometry is in mm, centred in the field of view, drawn from a numpy Generator, in an
+anatomical frame: x posterior -> anterior, y the patient's right -> left, z inferior -> superior
+(phantom.affine_for maps it to the NIfTI world):
 - LA body: an ellipsoid (semi-axes 24-32 x 21-28 x 18-24 mm times a size factor from
   style.la_scale) with a smooth low-order shape modulation; four pulmonary veins leaving the
   posterior LA at the left/right, superior/inferior corners, each three capsule segments of
@@ -86,7 +88,7 @@ VEIN_UNLABELLED_MM = 30  # the vessel goes on, unlabelled, this much further
 APPENDAGE_LOBE_MM = ((6, 10), (4.5, 7), (4.5, 7))  # semi-axes of one appendage lobe
 WALL_MM = (2.0, 3.0)  # LA wall thickness
 LV_SEMI_AXES_MM = ((30, 38), (26, 32), (26, 32))
-LV_DIRECTION = (0.75, 0.35, -0.55)  # from the LA centre towards the LV (anterior, inferior)
+LV_DIRECTION = (0.75, 0.35, -0.55)  # from the LA centre to the LV: anterior, left, inferior
 MYOCARDIUM_MM = (7, 10)
 AORTA_RADIUS_MM = (11, 15)  # ascending aorta
 DESCENDING_AORTA_RADIUS_MM = (9, 12)
@@ -204,9 +206,10 @@ def _veins(rng, xyz, c0, axes, style, la):
 
 
 def _appendage(rng, xyz, c0, axes, k_size, style, la):
-    """The LA with a lobulated appendage (style.appendage_lobes ellipsoids) added anteriorly."""
+    """The LA with a lobulated appendage (style.appendage_lobes ellipsoids) added anteriorly, on
+    the left as in the heart."""
     x, y, z = xyz
-    laa = c0 + np.array([0.6 * axes[0], -0.7 * axes[1], 0.35 * axes[2]])
+    laa = c0 + np.array([0.6 * axes[0], 0.7 * axes[1], 0.35 * axes[2]])  # anterior, left
     lo, hi = style.appendage_lobes
     for _ in range(int(rng.integers(lo, hi + 1))):
         lobe = laa + rng.uniform(-5, 5, 3) * k_size
@@ -229,11 +232,11 @@ def _neighbours(rng, xyz, c0, axes, thickness):
     myo = (lv_f <= ((_radius_along(lv_axes, u) + myo_t) / _radius_along(lv_axes, u)) ** 2) & ~lv
     ao_r = rng.uniform(*AORTA_RADIUS_MM)
     ao = (x - (c0[0] + axes[0] + ao_r + thickness + 1.0)) ** 2 + (
-        y - (c0[1] + 0.25 * axes[1])
+        y - (c0[1] - 0.25 * axes[1])  # ascending aorta anterior, to the right
     ) ** 2 <= ao_r**2
     dao_r = rng.uniform(*DESCENDING_AORTA_RADIUS_MM)
     dao = (x - (c0[0] - axes[0] - dao_r - thickness - 3.0)) ** 2 + (
-        y - (c0[1] + 0.2 * axes[1])
+        y - (c0[1] + 0.2 * axes[1])  # descending aorta posterior, to the left
     ) ** 2 <= dao_r**2
     return lv, myo, ao | dao, dao_r
 

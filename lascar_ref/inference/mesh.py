@@ -5,10 +5,11 @@ docs/design.md §13 (optional `mesh` extra: scikit-image).
 predicted LA mask (X, Y, Z), vertices mapped through the scan's NIfTI affine to world millimetres
 in RAS (NIfTI's world frame), and per vertex the scar value of the challenge's projection
 (surface_projection.py: 0.5 mm probes up to 10 mm along the vertex normal, both ways, meeting a
-predicted scar voxel): 1 scar, 0 wall. `write_vtk(path, mesh)`: a VTK legacy ASCII PolyData file
-whose title line says the frame ("world mm, RAS"): 3D Slicer works in LPS, so there the x and y
+predicted scar voxel): 1 scar, 0 wall, and its region id (scar_regions.py: the vertex's
+direction from the LA centroid in RAS; 0 anterior, 1 posterior, 2 septal, 3 lateral, 4 roof,
+5 floor). `write_vtk(path, mesh)`: a VTK legacy ASCII PolyData file whose title line says the
+frame ("world mm, RAS") and the region ids: 3D Slicer works in LPS, so there the x and y
 coordinates are negated on loading (Slicer asks for the coordinate system of a .vtk model).
-Not yet in the file: a region id per vertex (the landmark-free regions are not built).
 Tests: tests/test_mesh.py
 """
 
@@ -19,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .scar_regions import REGIONS, node_regions
 from .surface_projection import project
 
 FRAME = "world mm, RAS (3D Slicer: LPS, negate x and y)"
+REGION_IDS = ", ".join(f"{i} {name}" for i, name in enumerate(REGIONS))
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Mesh:
     points: np.ndarray  # (V, 3) float64, world mm, RAS
     triangles: np.ndarray  # (T, 3) int64 vertex indices
     scar: np.ndarray  # (V,) uint8: 1 where predicted scar projects onto the vertex
+    region: np.ndarray  # (V,) uint8: index into scar_regions.REGIONS
 
 
 def require_skimage():
@@ -43,8 +47,8 @@ def require_skimage():
 
 
 def la_mesh(la: np.ndarray, scar: np.ndarray | None, affine: np.ndarray, spacing_mm) -> Mesh:
-    """The LA surface of a predicted LA mask (X, Y, Z) with the scar value of each vertex (all 0
-    without a scar mask); ValueError for an empty LA."""
+    """The LA surface of a predicted LA mask (X, Y, Z) with the scar value (all 0 without a scar
+    mask) and the region of each vertex; ValueError for an empty LA."""
     la = np.asarray(la) > 0
     if not la.any():
         raise ValueError("no LA predicted: no surface to mesh")
@@ -58,17 +62,19 @@ def la_mesh(la: np.ndarray, scar: np.ndarray | None, affine: np.ndarray, spacing
         unit = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         hit = project(scar, index, unit, spacing)
     world = np.c_[index, np.ones(len(index))] @ np.asarray(affine, dtype=np.float64).T
-    return Mesh(world[:, :3], faces.astype(np.int64), hit.astype(np.uint8))
+    region = node_regions(la, index, affine).astype(np.uint8)
+    return Mesh(world[:, :3], faces.astype(np.int64), hit.astype(np.uint8), region)
 
 
 def write_vtk(path: Path, mesh: Mesh) -> Path:
-    """VTK legacy ASCII PolyData: POINTS, POLYGONS (triangles), POINT_DATA scalars "scar"."""
+    """VTK legacy ASCII PolyData: POINTS, POLYGONS (triangles), POINT_DATA: the scalars "scar"
+    (the active array) and the field array "region"."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     n, t = len(mesh.points), len(mesh.triangles)
     lines = [
         "# vtk DataFile Version 3.0",
-        f"lascar_ref predicted LA surface; {FRAME}",
+        f"lascar_ref predicted LA surface; {FRAME}; region {REGION_IDS}",
         "ASCII",
         "DATASET POLYDATA",
         f"POINTS {n} double",
@@ -79,6 +85,9 @@ def write_vtk(path: Path, mesh: Mesh) -> Path:
         "SCALARS scar unsigned_char 1",
         "LOOKUP_TABLE default",
         *(str(int(v)) for v in mesh.scar),
+        "FIELD FieldData 1",  # a field array: read by default, unlike a second SCALARS
+        f"region 1 {n} unsigned_char",
+        *(str(int(v)) for v in mesh.region),
     ]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -60,14 +60,15 @@ def draw(ax, image: np.ndarray, spacing2d, overlays=(), title: str = "") -> None
                        extent=extent)  # fmt: skip
         else:
             rgba = np.zeros((*m.shape, 4))
-            rgba[..., :3] = _rgb(COLOURS[key])
+            rgba[..., :3] = hex_rgb(COLOURS[key])
             rgba[..., 3] = 0.8 * m
             ax.imshow(rgba, origin="lower", extent=extent, interpolation="nearest")
     ax.set_title(title, fontsize=7)
     ax.axis("off")
 
 
-def _rgb(hex_colour: str) -> tuple[float, float, float]:
+def hex_rgb(hex_colour: str) -> tuple[float, float, float]:
+    """ "#rrggbb" -> (r, g, b) in [0, 1]."""
     return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
 
 

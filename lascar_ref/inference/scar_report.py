@@ -6,6 +6,9 @@ docs/design.md §13; the LAScarQS protocol's projection (surface_projection.py) 
                             predicted scar: the challenge's projection, with the predicted LA in
                             place of a ground truth (a new scan has none); node-weighted
                             (surface.py's docstring says what that means on 2.5 mm slices)
+  {region}_burden_pct, {region}_share_pct
+                          = the same nodes split into six landmark-free regions by their
+                            direction from the LA centroid in RAS (scar_regions.py)
   utah_stage              = the Utah / DECAAF stage of that burden (Marrouche et al., JAMA 2014:
                             I < 10%, II 10 - < 20%, III 20 - < 30%, IV >= 30%); "" without a
                             burden; "(qc flagged)" is appended when the scan carries a quality
@@ -19,18 +22,64 @@ Tests: tests/test_scar_report.py
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from .surface_projection import project_onto_surface
+from .scar_regions import REGIONS, node_regions, regional_burden, to_world
+from .surface_projection import node_normals, project, surface_nodes
 
 UTAH = ((10.0, "I"), (20.0, "II"), (30.0, "III"))  # upper bounds (exclusive); IV from 30%
 
 
-def surface_burden_pct(la: np.ndarray, scar: np.ndarray, spacing_mm) -> float:
-    """100 x the share of the LA's surface nodes onto which `scar` projects; NaN without an LA."""
-    (hit,) = project_onto_surface(la, [scar], spacing_mm)
-    return 100.0 * float(hit.mean()) if hit.size else math.nan
+REPORT_KEYS = ("scar_surface_burden_pct",) + tuple(
+    f"{r}_{k}" for r in REGIONS for k in ("burden_pct", "share_pct")
+)
+
+
+def no_surface_report() -> dict[str, float]:
+    """surface_report's keys, all NaN: no LA, or no scar prediction."""
+    return dict.fromkeys(REPORT_KEYS, math.nan)
+
+
+@dataclass
+class SurfaceMap:
+    """The predicted scar on the predicted LA's surface nodes, in the patient's frame."""
+
+    points: np.ndarray  # (N, 3) float64 node positions, world mm (RAS)
+    normals: np.ndarray  # (N, 3) float64 unit outward normals, world (0 where undefined)
+    hit: np.ndarray  # (N,) bool: the scar projects onto the node
+    region: np.ndarray  # (N,) int: index into scar_regions.REGIONS
+
+
+def surface_map(la: np.ndarray, scar: np.ndarray, affine, spacing_mm) -> SurfaceMap | None:
+    """The challenge's projection of `scar` onto the surface nodes of `la` (both (X, Y, Z) on the
+    grid of the (4, 4) `affine`), with each node's region; None for an empty LA."""
+    nodes = surface_nodes(la)
+    if not len(nodes):
+        return None
+    inward = node_normals(la, nodes, spacing_mm)  # (N, 3) in index x spacing mm: into the LA
+    a = np.asarray(affine, dtype=np.float64)[:3, :3]
+    outward = -(inward / np.asarray(spacing_mm, dtype=np.float64)) @ a.T  # to world directions
+    length = np.linalg.norm(outward, axis=1, keepdims=True)
+    outward = np.divide(outward, length, out=np.zeros_like(outward), where=length > 0)
+    return SurfaceMap(
+        points=to_world(nodes, affine),
+        normals=outward,
+        hit=project(scar, nodes, inward, spacing_mm),
+        region=node_regions(la, nodes, affine),
+    )
+
+
+def surface_report(surface: SurfaceMap | None) -> dict[str, float]:
+    """scar_surface_burden_pct and the regional {region}_burden_pct / {region}_share_pct of a
+    surface map (all NaN for None: no LA)."""
+    if surface is None:
+        return no_surface_report()
+    return {
+        "scar_surface_burden_pct": 100.0 * float(surface.hit.mean()),
+        **regional_burden(surface.region, surface.hit),
+    }
 
 
 def utah_stage(burden_pct: float, flagged: bool = False) -> str:

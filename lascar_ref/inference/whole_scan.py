@@ -30,7 +30,7 @@ from ..models.monai_keys import from_monai_state_dict
 from ..runtime.device import autocast_for, resolve_amp
 from ..stage_table import STAGES, build_model, predict_logits
 from .qc import geometry_flags, input_flags, member_dice
-from .scar_report import surface_burden_pct
+from .scar_report import no_surface_report, surface_map, surface_report
 from .sliding_window import sliding_window_probs
 
 
@@ -180,18 +180,20 @@ def predict_scan(
     )
 
 
-def scan_summary(masks: dict[str, np.ndarray], spacing_mm) -> dict[str, float]:
+def scan_summary(masks: dict[str, np.ndarray], spacing_mm, affine) -> dict[str, float]:
     """LA and scar volume (ml), scar burden (%) = 100 |scar n wall| / |wall|, wall = Eq. 6 band
     of the predicted LA (NaN without an LA or a scar prediction, or with an empty band), and the
-    scar burden on the predicted LA's surface (%, scar_report.surface_burden_pct)."""
+    scar burden on the predicted LA's surface with its regional split (%, through the scan's
+    (4, 4) affine: scar_report.surface_report)."""
     voxel_ml = float(np.prod(spacing_mm)) / 1000.0
     out = {
         f"{k}_volume_ml": float(masks[k].sum()) * voxel_ml if k in masks else float("nan")
         for k in ("la", "scar")
     }
-    out["scar_burden_pct"] = out["scar_surface_burden_pct"] = float("nan")
+    out["scar_burden_pct"] = float("nan")
+    out.update(no_surface_report())
     if "la" in masks and "scar" in masks:
-        out["scar_surface_burden_pct"] = surface_burden_pct(masks["la"], masks["scar"], spacing_mm)
+        out.update(surface_report(surface_map(masks["la"], masks["scar"], affine, spacing_mm)))
         wall = wall_mask(masks["la"], spacing_mm)
         if wall.any():
             out["scar_burden_pct"] = (

@@ -2,7 +2,8 @@
 
   python predict.py --ckpt CKPT [CKPT ...] --in PATH [PATH ...] --out DIR
                     [--la-ckpt CKPT ...] [--mirror] [--save-probs] [--save-uncertainty]
-                    [--figures] [--report] [--mesh] [--strict] [--device cpu|cuda]
+                    [--figures] [--report] [--mesh] [--flip-check] [--strict]
+                    [--device cpu|cuda]
 
 CKPT: a lascar_ref checkpoint (stage{N}.pt), a runs folder (runs/full: every fold*/stage3.pt, a
 five-fold ensemble), or a MONAI SwinUNETR state dict (--monai-structure says what it segments).
@@ -18,9 +19,12 @@ scar burden on the predicted LA's surface (the LAScarQS projection) and its Utah
 "(qc flagged)" appended on a flagged scan; inference/scar_report.py), that burden in six
 landmark-free regions (anterior, posterior, septal, lateral, roof, floor: each region's burden and
 its share of all scar; inference/scar_regions.py), the members' mean pairwise
-Dice and `qc`: the reasons not to trust a scan's numbers (a constant
-image, a field of view or spacing no LGE scan of an LA has, no LA or an implausible one, scar far
-from it, disagreeing members; inference/qc.py), empty when none. --strict: any flag gives exit
+Dice, `input_check` (the scan against each checkpoint's training images: "passed", "flagged", or
+"unchecked: ..." for a checkpoint that records none, such as MONAI weights;
+inference/input_stats.py) and `qc`: the reasons not to trust a scan's numbers (a constant image,
+a field of view or spacing no LGE scan of an LA has, an image unlike the training images, no LA
+or an implausible one, scar far from it, disagreeing members or, with --flip-check, disagreeing
+flips; inference/qc.py), empty when none. --strict: any flag gives exit
 status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA.
 --report (viz extra): reports/{scan}.png, one page per scan: the slices, the scar map on the
 predicted LA surface from the anterior, posterior, left, right and superior, the burdens, the
@@ -54,7 +58,7 @@ from lascar_ref.inference.inputs import expand_checkpoints, find_scans
 from lascar_ref.inference.mesh import la_mesh, require_skimage, write_vtk
 from lascar_ref.inference.overlay import require_matplotlib, scan_figure
 from lascar_ref.inference.postprocess import apply as apply_postprocessing
-from lascar_ref.inference.qc import member_flags, output_flags
+from lascar_ref.inference.qc import flip_flags, member_flags, output_flags
 from lascar_ref.inference.report_page import report_page
 from lascar_ref.inference.scar_report import REPORT_KEYS, surface_map, utah_stage
 from lascar_ref.inference.whole_scan import load_predictor, predict_scan, scan_summary
@@ -105,6 +109,12 @@ def parse(argv=None) -> argparse.Namespace:
         "five sides, burden, Utah stage, regions and quality flags (viz extra)",
     )
     p.add_argument(
+        "--flip-check",
+        action="store_true",
+        help="also predict each scan with each axis flipped (4x the time) and flag a structure "
+        "that one checkpoint gives alone when the passes disagree (flip_dice_la / _scar)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="exit status 1 when any scan has a quality flag (the scans are still written)",
@@ -148,7 +158,7 @@ def main(argv=None) -> int:
     for name, path in tqdm(scans, desc="predict", unit="scan", disable=not show_bars(a.progress)):
         try:
             scan = read_volume(path)
-            pred = predict_scan(scan, predictors, device, a.mirror, a.sw_batch_size)
+            pred = predict_scan(scan, predictors, device, a.mirror, a.sw_batch_size, a.flip_check)
         except (DataError, ValueError) as e:
             failures.append(f"{path}: {e}" if str(path) not in str(e) else str(e))
             tqdm.write(f"error: {failures[-1]}")
@@ -163,6 +173,7 @@ def main(argv=None) -> int:
         for suffix, data in images.items():
             write_volume(out / f"{name}_{suffix}.nii.gz", data, scan.affine, scan.header)
         qc = pred.input_qc + output_flags(masks, scan.spacing_mm) + member_flags(pred.agreement)
+        qc += flip_flags(pred.flip_agreement)
         rows.append(
             {
                 "scan": name,
@@ -170,6 +181,8 @@ def main(argv=None) -> int:
                 **(summary := scan_summary(masks, scan.spacing_mm, scan.affine)),
                 "utah_stage": utah_stage(summary["scar_surface_burden_pct"], bool(qc)),
                 **{f"member_dice_{k}": pred.agreement.get(k, math.nan) for k in ("la", "scar")},
+                **{f"flip_dice_{k}": pred.flip_agreement.get(k, math.nan) for k in ("la", "scar")},
+                "input_check": pred.input_check,
                 "qc": "; ".join(qc),
                 "postprocess": "; ".join(f"{k}: {v}" for k, v in postprocess.items()),
             }
@@ -243,7 +256,8 @@ def report(path: Path, scan, masks: dict, row: dict) -> Path:
 def write_summary(rows: list[dict], out: Path) -> None:
     keys = ["scan", "path", "la_volume_ml", "scar_volume_ml", "scar_burden_pct"]
     keys += ["scar_surface_burden_pct", "utah_stage", *REPORT_KEYS[1:]]
-    keys += ["member_dice_la", "member_dice_scar", "qc", "postprocess"]
+    keys += ["member_dice_la", "member_dice_scar", "flip_dice_la", "flip_dice_scar"]
+    keys += ["input_check", "qc", "postprocess"]
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()

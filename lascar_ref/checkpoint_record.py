@@ -54,6 +54,11 @@ class CheckpointRecord:
     )
     config: dict = key("eval", dict, "config.config_dict of the run")
     metrics: dict = key("resume", dict, "the epoch's log record, floats only")
+    input_stats: dict | None = key(
+        None,
+        dict,
+        "features of the training images (inference/input_stats.py): predict's input check",
+    )
 
     def as_dict(self) -> dict:
         """{"format": FORMAT, key: value, ...} in field order (no copy of the tensors)."""

@@ -8,7 +8,11 @@ A scan's `qc` is a list of short reasons, empty when nothing is suspicious. Chec
           after RAS reorientation, so that the 2.5 mm target spacing would thin a fine axis;
   output  no LA; an LA volume outside the plausible range; an LA in many pieces; predicted scar
           far from the Eq. 6 wall band of the predicted LA;
-  members the mean pairwise Dice of an ensemble's members, per structure, below a threshold.
+  members the mean pairwise Dice of an ensemble's members, per structure, below a threshold;
+  flips   with predict.py --flip-check, the mean pairwise Dice of one checkpoint's predictions
+          under the identity and a flip of each axis (whole_scan.FLIP_CHECK), below a threshold;
+  images  (input_stats.py) features of the normalised image far from the checkpoint's training
+          images.
 Every threshold is a named constant with its reason. predict.py writes the reasons into
 summary.csv / summary.json (`qc`, ";"-separated) and `--strict` turns any of them into exit
 status 1.
@@ -134,4 +138,20 @@ def member_flags(agreement: dict[str, float]) -> list[str]:
         f"members disagree on {name} (mean pairwise Dice {value:.2f})"
         for name, value in agreement.items()
         if not math.isnan(value) and value < MIN_MEMBER_DICE[name]
+    ]
+
+
+# One checkpoint's predictions of the same scan under flips of its input. Table 1 has no flips,
+# so a flipped heart is new to the network (a left-right flip mirrors the anatomy); the flags
+# use the members' thresholds, and their rates on in-distribution scans and synthetic negatives
+# are measured in bench/README.md ("Out-of-distribution and flip flags").
+MIN_FLIP_DICE = MIN_MEMBER_DICE
+
+
+def flip_flags(agreement: dict[str, float]) -> list[str]:
+    """Flags of the flip passes' mean pairwise Dice per structure (NaN: not checked)."""
+    return [
+        f"flips disagree on {name} (mean pairwise Dice {value:.2f})"
+        for name, value in agreement.items()
+        if not math.isnan(value) and value < MIN_FLIP_DICE[name]
     ]

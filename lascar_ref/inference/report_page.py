@@ -13,7 +13,8 @@ The page (PAGE_INCHES at overlay.DPI), top to bottom:
      left, as the radiological convention);
   3. the regional burden (scar_regions.py: % of each region's nodes, its share of all scar
      written on the bar) and a text block: volumes, the Eq. 6 band and surface burdens, the Utah
-     stage, the quality flags (or "none"), and the caveat that the regions are landmark-free.
+     stage, the input check against the training images, the quality flags (or "none"), and
+     the caveat that the regions are landmark-free.
 Tests: tests/test_report_page.py
 """
 
@@ -129,6 +130,7 @@ def summary_lines(row: dict) -> list[str]:
         f"scar burden, Eq. 6 wall band: {_number(row['scar_burden_pct'], '%.1f%%')}",
         f"scar burden, LA surface: {_number(row['scar_surface_burden_pct'], '%.1f%%')}",
         f"Utah stage (I <10%, II <20%, III <30%, IV): {row['utah_stage'] or 'n/a'}",
+        f"input check: {row.get('input_check') or 'n/a'}",
         f"quality flags: {row['qc'] or 'none'}",
         "regions: by direction from the LA centroid (RAS),",
         "landmark-free, not a clinical segmentation",

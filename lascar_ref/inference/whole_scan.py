@@ -29,6 +29,7 @@ from ..losses import wall_mask
 from ..models.monai_keys import from_monai_state_dict
 from ..runtime.device import autocast_for, resolve_amp
 from ..stage_table import STAGES, build_model, predict_logits
+from .input_stats import features, ood_flags
 from .qc import geometry_flags, input_flags, member_dice
 from .scar_report import no_surface_report, surface_map, surface_report
 from .sliding_window import sliding_window_probs
@@ -46,6 +47,7 @@ class Predictor:
     patch: tuple[int, int, int]
     overlap: float
     use: tuple[str, ...] | None = None  # the structures it contributes (None: all; --la-ckpt: LA)
+    input_stats: dict | None = None  # the training images' features (None: unchecked)
 
 
 def load_predictor(
@@ -76,7 +78,9 @@ def load_predictor(
     spec = STAGES[src.stage]
     model = build_model(spec, src.feature_size)
     model.load_state_dict(src.state["model"])
-    return stage_predictor(str(path), model.to(device), spec, src.state["config"])
+    predictor = stage_predictor(str(path), model.to(device), spec, src.state["config"])
+    predictor.input_stats = src.state.get("input_stats")
+    return predictor
 
 
 def stage_predictor(name: str, model, spec, cfg: dict) -> Predictor:
@@ -93,6 +97,9 @@ def stage_predictor(name: str, model, spec, cfg: dict) -> Predictor:
     )
 
 
+FLIP_CHECK = ((2,), (3,), (4,))  # the flip check's passes besides the identity: each axis alone
+
+
 def normalised_input(data: np.ndarray, spacing, p: Predictor) -> tuple[np.ndarray, tuple]:
     """(X, Y, Z) RAS scan -> (the whole scan resampled to p.spacing_mm and z-scored with the mean
     and std of its training-size centre crop, as preprocessing does; the slices that remove the
@@ -107,6 +114,16 @@ def normalised_input(data: np.ndarray, spacing, p: Predictor) -> tuple[np.ndarra
     return ((padded - mean) / (std if std > 0 else 1.0)).astype(np.float32), keep
 
 
+@dataclass
+class Members:
+    """What the predictors said of one scan, on its grid (X, Y, Z)."""
+
+    probs: dict[str, list[np.ndarray]]  # structure -> each predictor's probability
+    features: list[dict[str, float]]  # each predictor's input features (input_stats.features)
+    flips: dict[str, list[np.ndarray]]  # structure -> its only predictor's masks under the
+    # identity and FLIP_CHECK (the flip check), for structures that one predictor gives alone
+
+
 @torch.no_grad()
 def member_probs(
     data: np.ndarray,
@@ -115,25 +132,40 @@ def member_probs(
     device,
     mirror=False,
     sw_batch_size: int = 2,
-) -> dict[str, list[np.ndarray]]:
-    """structure -> each predictor's probability (X, Y, Z) on the scan's grid, for the
-    predictors that give that structure."""
+    flip_check: bool = False,
+) -> Members:
+    """Each predictor's probabilities on the scan's grid, its input features, and with
+    `flip_check` the flip passes of the structures one predictor gives alone."""
     amp = resolve_amp("auto", device)
-    out: dict[str, list[np.ndarray]] = {}
-    for p in predictors:
+    wanted = [[n for n in p.structures if p.use is None or n in p.use] for p in predictors]
+    alone = {n for names in wanted for n in names if sum(n in w for w in wanted) == 1}
+    out = Members({}, [], {})
+    for p, names in zip(predictors, wanted):
         image, keep = normalised_input(data, spacing, p)
+        out.features.append(features(crop_or_pad(image, p.size, float(image.min()))[0]))
         x = torch.from_numpy(image)[None, None].to(device)  # (1, 1, X', Y', Z')
-        with autocast_for(device, amp)():
-            probs = sliding_window_probs(
-                x, p.predict, p.patch, p.overlap, sw_batch_size, mirror, progress=False
-            )[(..., *keep)]  # (1, K, X', Y', Z') without the padding
-        if probs.shape[2:] != data.shape:  # back to the scan's own grid
-            probs = F.interpolate(
-                probs.float(), size=data.shape, mode="trilinear", align_corners=False
-            )
-        for k, name in enumerate(p.structures):
-            if p.use is None or name in p.use:
-                out.setdefault(name, []).append(probs[0, k].float().cpu().numpy())
+
+        def probs_of(dims, p=p, x=x, keep=keep) -> torch.Tensor:  # (K, X, Y, Z) on the scan grid
+            flipped = x.flip(dims) if dims else x
+            with autocast_for(device, amp)():
+                probs = sliding_window_probs(
+                    flipped, p.predict, p.patch, p.overlap, sw_batch_size, mirror, progress=False
+                )
+            probs = (probs.flip(dims) if dims else probs)[(..., *keep)]  # without the padding
+            if probs.shape[2:] != data.shape:  # back to the scan's own grid
+                probs = F.interpolate(
+                    probs.float(), size=data.shape, mode="trilinear", align_corners=False
+                )
+            return probs[0].float()
+
+        probs = probs_of(())
+        checked = [n for n in names if flip_check and n in alone]
+        passes = [probs] + [probs_of(d) for d in (FLIP_CHECK if checked else ())]
+        for name in names:
+            k = p.structures.index(name)
+            out.probs.setdefault(name, []).append(probs[k].cpu().numpy())
+            if name in checked:
+                out.flips[name] = [(q[k] > 0.5).cpu().numpy() for q in passes]
     return out
 
 
@@ -146,7 +178,7 @@ def ensemble_probs(
     sw_batch_size: int = 2,
 ) -> dict[str, np.ndarray]:
     """structure -> mean probability of the predictors giving it, on the scan's grid (X, Y, Z)."""
-    members = member_probs(data, spacing, predictors, device, mirror, sw_batch_size)
+    members = member_probs(data, spacing, predictors, device, mirror, sw_batch_size).probs
     return {name: np.mean(m, axis=0).astype(np.float32) for name, m in members.items()}
 
 
@@ -157,26 +189,50 @@ class ScanPrediction:
     probs: dict[str, np.ndarray]  # structure -> ensemble mean probability (X, Y, Z)
     spread: dict[str, np.ndarray]  # structure -> members' std of the probability (X, Y, Z)
     agreement: dict[str, float]  # structure -> members' mean pairwise Dice (NaN: one member)
-    input_qc: list[str]  # flags of the input (qc.input_flags)
+    input_qc: list[str]  # flags of the input (qc.input_flags, input_stats.ood_flags)
+    input_check: str  # "passed", "flagged" or "unchecked: ..." (input_stats.py)
+    flip_agreement: dict[str, float]  # structure -> mean pairwise Dice of the flip passes
 
 
 def predict_scan(
-    scan, predictors: list[Predictor], device, mirror=False, sw_batch_size: int = 2
+    scan,
+    predictors: list[Predictor],
+    device,
+    mirror=False,
+    sw_batch_size: int = 2,
+    flip_check: bool = False,
 ) -> ScanPrediction:
     """A read scan (nifti_io.Volume) -> its prediction on its stored grid: reoriented to RAS for
     inference (as in training), mapped back to the stored axis order; with the members' spread
-    and agreement and the input's quality flags (qc.py)."""
+    and agreement, the input's quality flags (qc.py) and its check against each checkpoint's
+    training images (input_stats.py), and with `flip_check` the agreement of the flip passes of
+    a structure that one checkpoint gives alone."""
     ras, ras_spacing, ornt = to_ras(scan.data, scan.affine, scan.spacing_mm)
-    members = member_probs(ras, ras_spacing, predictors, device, mirror, sw_batch_size)
+    members = member_probs(ras, ras_spacing, predictors, device, mirror, sw_batch_size, flip_check)
+    ood, unchecked = [], []
+    for p, feats in zip(predictors, members.features):
+        if p.input_stats is None:
+            unchecked.append(p.name)
+        else:
+            ood += [f for f in ood_flags(feats, p.input_stats) if f not in ood]
+    status = "flagged" if ood else "passed"  # a flag of any checkpoint is in input_qc
+    if unchecked:
+        status = f"unchecked: no training-image statistics in {', '.join(unchecked)}"
     return ScanPrediction(
         probs={
-            n: from_ras(np.mean(m, axis=0).astype(np.float32), ornt) for n, m in members.items()
+            n: from_ras(np.mean(m, axis=0).astype(np.float32), ornt)
+            for n, m in members.probs.items()
         },
         spread={
-            n: from_ras(np.std(m, axis=0).astype(np.float32), ornt) for n, m in members.items()
+            n: from_ras(np.std(m, axis=0).astype(np.float32), ornt)
+            for n, m in members.probs.items()
         },
-        agreement={n: member_dice([p > 0.5 for p in m]) for n, m in members.items()},
-        input_qc=geometry_flags(scan.spacing_mm, scan.pixdim_mm) + input_flags(ras, ras_spacing),
+        agreement={n: member_dice([p > 0.5 for p in m]) for n, m in members.probs.items()},
+        input_qc=geometry_flags(scan.spacing_mm, scan.pixdim_mm)
+        + input_flags(ras, ras_spacing)
+        + ood,
+        input_check=status,
+        flip_agreement={n: member_dice(m) for n, m in members.flips.items()},
     )
 
 

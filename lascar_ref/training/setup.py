@@ -87,6 +87,7 @@ class Run:
     bars: bool = False  # progress bars (--progress, on the main process only)
     init_sha256: str | None = None  # SHA-256 of the --init file (checkpoint "init_sha256")
     split_sha256: str | None = None  # SHA-256 of the fold assignment (data/splits.py)
+    input_stats: dict | None = None  # features of the training images (inference/input_stats.py)
 
     def lrs(self) -> dict[str, float]:
         return {g["name"]: g["lr"] for g in self.optimizer.param_groups}
@@ -115,6 +116,7 @@ class Run:
             rng_by_rank=rng_by_rank(self.gens, self.device),
             config=config_dict(cfg),
             metrics={k: v for k, v in metrics.items() if isinstance(v, float)},
+            input_stats=self.input_stats,
         )
 
 
@@ -128,10 +130,12 @@ def setup_run(
     say=print,
     world: World = SINGLE,
     scar_prior: float | None = None,
+    input_stats: dict | None = None,
 ) -> tuple[Run, int]:
     """(the run, the first epoch to train): fresh, initialised from `init`, or resumed; under
     torchrun (`world`) each rank restores its own random streams from the checkpoint. A new scar
-    head starts with its bias at `scar_prior` when given (head_init.py; --scar-bias-init)."""
+    head starts with its bias at `scar_prior` when given (head_init.py; --scar-bias-init);
+    `input_stats` (the training images' features) goes into every checkpoint."""
     amp_dtype = resolve_amp(cfg.amp, device)
     torch.manual_seed(cfg.seed)
     model = build_model(spec, cfg.feature_size, cfg.use_checkpoint)
@@ -179,5 +183,6 @@ def setup_run(
         bars=cfg.bars and world.main,
         init_sha256=resume.get("init_sha256") if resume else (init.sha256 if init else None),
         split_sha256=split_sha256,
+        input_stats=input_stats,
     )
     return run, start

@@ -1,0 +1,92 @@
+"""Is a new scan like the training images? (lascar_ref/inference/input_stats.py; docs/design.md
+§10): the features by hand, the reference over volumes by hand, the flag at its threshold, and
+a trained checkpoint that records its images and checks a scan against them."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lascar_ref.checkpoint import load_checkpoint, save_checkpoint
+from lascar_ref.config import make_config
+from lascar_ref.data import make_phantom
+from lascar_ref.data.nifti_io import Volume
+from lascar_ref.data.phantom import affine_for
+from lascar_ref.inference.input_stats import (
+    FEATURES,
+    SD_FLOOR,
+    Z_FLAG,
+    features,
+    ood_flags,
+    reference,
+)
+from lascar_ref.inference.whole_scan import load_predictor, predict_scan
+from lascar_ref.training.fit import fit
+
+
+def test_features_by_hand():
+    ramp = np.broadcast_to(np.array([1.0, 2.0, 3.0, 4.0])[:, None, None], (4, 2, 3))
+    f = features(ramp)
+    # z-scored: (x - 2.5) / sqrt(1.25); neighbours along x: (0.75 - 0.25 + 0.75) / 1.25 / 3
+    assert f["rho_x"] == pytest.approx(1 / 3)
+    assert f["rho_y"] == pytest.approx(1.0) and f["rho_z"] == pytest.approx(1.0)  # copies
+    assert f["q50"] == pytest.approx(0.0)
+    # 24 values, six of each: numpy's linear rule puts q25 at rank 5.75, between a 1 and a 2
+    assert f["q25"] == pytest.approx((1.75 - 2.5) / math.sqrt(1.25))
+    assert f["q01"] == pytest.approx((1.0 - 2.5) / math.sqrt(1.25))
+    assert all(math.isnan(v) for v in features(np.ones((3, 3, 3))).values())  # constant
+    noise = features(np.random.default_rng(0).standard_normal((40, 40, 20)))
+    assert max(abs(noise[f"rho_{a}"]) for a in "xyz") < 0.02
+    assert noise["q50"] == pytest.approx(0.0, abs=0.02)
+
+
+def test_reference_and_the_flag_at_its_threshold():
+    rng = np.random.default_rng(1)
+    volumes = [rng.standard_normal((10, 10, 10)) + k for k in range(3)]  # z-scored: shift-free
+    ref = reference(volumes)
+    table = np.array([[features(v)[n] for n in FEATURES] for v in volumes])
+    assert ref["n"] == 3 and set(ref["features"]) == set(FEATURES)
+    for j, name in enumerate(FEATURES):
+        r = ref["features"][name]
+        assert r["mean"] == pytest.approx(table[:, j].mean())
+        assert r["sd"] == pytest.approx(table[:, j].std(ddof=1))
+        assert (r["min"], r["max"]) == (table[:, j].min(), table[:, j].max())
+    one = {"n": 1, "features": {n: {"mean": 0.0, "sd": 0.0, "min": 0, "max": 0} for n in FEATURES}}
+    near = dict.fromkeys(FEATURES, 0.0)
+    near["rho_z"] = 0.99 * Z_FLAG * SD_FLOOR  # the sd is floored at SD_FLOOR
+    assert ood_flags(near, one) == []
+    far = dict(near, rho_z=1.01 * Z_FLAG * SD_FLOOR)
+    (flag,) = ood_flags(far, one)
+    assert "rho_z" in flag and "unlike the training images" in flag
+    undefined = dict.fromkeys(FEATURES, math.nan)
+    assert "undefined" in ood_flags(undefined, one)[0]
+
+
+def test_a_checkpoint_records_its_images_and_checks_a_scan(tmp_path, tiny_train):
+    out = tmp_path / "run"
+    fit(make_config(**dict(tiny_train, stage=1, out=str(out))), say=lambda *a: None)
+    state = load_checkpoint(out / "stage1.pt")
+    stats = state["input_stats"]
+    assert stats["n"] >= 1 and set(stats["features"]) == set(FEATURES)
+    shape, spacing = tiny_train["phantom_shape"], tiny_train["phantom_spacing"]
+    image = make_phantom(99, shape, spacing)["image"].astype(np.float32)
+    affine = affine_for(shape, spacing)
+
+    def scan(data):
+        return Volume(tmp_path / "s.nii.gz", data, affine, None, tuple(spacing))
+
+    device = torch.device("cpu")
+    predictor = load_predictor(out / "stage1.pt", device)
+    assert predict_scan(scan(image), [predictor], device).input_check == "passed"
+    noise = np.abs(np.random.default_rng(0).normal(500, 200, shape)).astype(np.float32)
+    flagged = predict_scan(scan(noise), [predictor], device)
+    assert flagged.input_check == "flagged"
+    assert any("unlike the training images" in f for f in flagged.input_qc)
+    del state["input_stats"]  # an older checkpoint
+    save_checkpoint(state, tmp_path / "old.pt")
+    old = predict_scan(scan(image), [load_predictor(tmp_path / "old.pt", device)], device)
+    assert old.input_check.startswith("unchecked: no training-image statistics in")
+    assert old.flip_agreement == {}
+    checked = predict_scan(scan(image), [predictor], device, flip_check=True)
+    assert set(checked.flip_agreement) == {"la"} and 0 <= checked.flip_agreement["la"] <= 1

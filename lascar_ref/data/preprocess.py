@@ -80,7 +80,7 @@ def resample(data: np.ndarray, src_mm, dst_mm, label: bool) -> np.ndarray:
     return out[0, 0].numpy().astype(data.dtype if label else np.float32)
 
 
-def _crop_slices(starts, full_shape, size) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+def crop_slices(starts, full_shape, size) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
     """Per axis, the slice of the full (resampled) array and of the cropped/padded array that
     overlap."""
     src = tuple(
@@ -98,7 +98,7 @@ def crop_or_pad(data: np.ndarray, size, fill: float) -> tuple[np.ndarray, list[i
     output voxel 0 (negative when padded)."""
     starts = [(n - s) // 2 for n, s in zip(data.shape, size)]
     out = np.full(size, fill, dtype=data.dtype)
-    src, dst = _crop_slices(starts, data.shape, size)
+    src, dst = crop_slices(starts, data.shape, size)
     out[dst] = data[src]
     return out, starts
 
@@ -236,7 +236,7 @@ def to_original_grid(prob: np.ndarray, meta: dict) -> np.ndarray:
     (docs/design.md §5): undo the crop / pad (outside the crop: 0), resample linearly to the
     RAS-ordered raw shape, then restore the stored axis order."""
     resampled = np.zeros(meta["resampled_shape"], dtype=np.float32)
-    full, crop = _crop_slices(meta["crop_start"], meta["resampled_shape"], prob.shape)
+    full, crop = crop_slices(meta["crop_start"], meta["resampled_shape"], prob.shape)
     resampled[full] = prob[crop]
     ras_shape = tuple(meta["ras_shape"])
     if resampled.shape != ras_shape:

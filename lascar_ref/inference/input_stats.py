@@ -6,7 +6,8 @@ outside them (`ood_flags`), so that an image that is not an LGE MRI of the LA (a
 another organ, noise) does not receive confident numbers. Features of a volume (X, Y, Z) as the
 network sees it: resampled to the checkpoint's spacing, its training-size centre crop z-scored
 (preprocessing's normalisation), so its mean is 0 and its std 1 by construction and what differs
-is the shape of the distribution and its texture:
+is the shape of the distribution and its texture. Only the voxels of the scan count, not the
+padding of a scan smaller than the crop (`content`):
   q01 ... q99   the 1st, 5th, 25th, 50th, 75th, 95th, 99th percentiles of the z-scored intensity
   rho_x/y/z     the lag-1 autocorrelation along each axis, mean(v[i] v[i+1]) over the z-scored
                 volume: ~0 for white noise, near 1 for an image smooth at the voxel scale
@@ -26,10 +27,18 @@ import math
 
 import numpy as np
 
+from ..data.preprocess import crop_slices
+
 QUANTILES = (1, 5, 25, 50, 75, 95, 99)
 FEATURES = tuple(f"q{q:02d}" for q in QUANTILES) + ("rho_x", "rho_y", "rho_z")
 SD_FLOOR = 0.1  # z-score units (quantiles) and autocorrelation units (rho)
 Z_FLAG = 6.0  # floored sds from the training mean
+
+
+def content(crop: np.ndarray, starts, full_shape) -> np.ndarray:
+    """The voxels of a training-size crop (X, Y, Z) that hold the scan, not its padding
+    (`starts`: preprocess.crop_or_pad's, `full_shape`: the resampled scan's)."""
+    return crop[crop_slices(starts, full_shape, crop.shape)[1]]
 
 
 def features(volume: np.ndarray) -> dict[str, float]:

@@ -29,7 +29,7 @@ from ..losses import wall_mask
 from ..models.monai_keys import from_monai_state_dict
 from ..runtime.device import autocast_for, resolve_amp
 from ..stage_table import STAGES, build_model, predict_logits
-from .input_stats import features, ood_flags
+from .input_stats import content, features, ood_flags
 from .qc import geometry_flags, input_flags, member_dice
 from .scar_report import no_surface_report, surface_map, surface_report
 from .sliding_window import sliding_window_probs
@@ -142,7 +142,9 @@ def member_probs(
     out = Members({}, [], {})
     for p, names in zip(predictors, wanted):
         image, keep = normalised_input(data, spacing, p)
-        out.features.append(features(crop_or_pad(image, p.size, float(image.min()))[0]))
+        scan = image[keep]  # the resampled, z-scored scan without the padding
+        crop, starts = crop_or_pad(scan, p.size, float(scan.min()))
+        out.features.append(features(content(crop, starts, scan.shape)))
         x = torch.from_numpy(image)[None, None].to(device)  # (1, 1, X', Y', Z')
 
         def probs_of(dims, p=p, x=x, keep=keep) -> torch.Tensor:  # (K, X, Y, Z) on the scan grid

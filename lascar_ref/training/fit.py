@@ -30,7 +30,7 @@ from ..augment import augment
 from ..checkpoint import check_world_size, load_checkpoint, save_checkpoint
 from ..config import TrainConfig
 from ..errors import TrainingError
-from ..inference.input_stats import reference
+from ..inference.input_stats import content, reference
 from ..losses import alpha_schedule
 from ..runtime import distributed, rank_zero
 from ..runtime.device import determinism, resolve_device
@@ -64,7 +64,10 @@ def fit(cfg: TrainConfig, say=print) -> dict:
         check_split(resume, split["split_sha256"], cfg)
         wants_prior = cfg.scar_bias_init == "prior" and "scar" in spec.decoders
         prior = scar_prior(train) if wants_prior else None  # set by setup_run on a new head only
-        stats = reference(c.pre.image for c in train)  # predict.py's input check
+        stats = reference(  # predict.py's input check
+            content(c.pre.image, c.pre.meta["crop_start"], c.pre.meta["resampled_shape"])
+            for c in train
+        )
         given = (cfg, spec, device, init, resume, split["split_sha256"], say, world, prior, stats)
         run, start = setup_run(*given)
         log_start(run, cfg, start, (len(train), len(val)), split, paths["log"], say)

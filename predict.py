@@ -55,13 +55,14 @@ from lascar_ref.data.orientation import to_ras
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.evaluation.postprocess_choice import stored_choice
 from lascar_ref.inference.inputs import expand_checkpoints, find_scans
+from lascar_ref.inference.members import load_predictor
 from lascar_ref.inference.mesh import la_mesh, require_skimage, write_vtk
 from lascar_ref.inference.overlay import require_matplotlib, scan_figure
 from lascar_ref.inference.postprocess import apply as apply_postprocessing
 from lascar_ref.inference.qc import flip_flags, member_flags, output_flags
 from lascar_ref.inference.report_page import report_page
 from lascar_ref.inference.scar_report import REPORT_KEYS, surface_map, utah_stage
-from lascar_ref.inference.whole_scan import load_predictor, predict_scan, scan_summary
+from lascar_ref.inference.whole_scan import predict_scan, scan_summary
 from lascar_ref.runtime.device import resolve_device
 
 

@@ -42,8 +42,9 @@ from lascar_ref.data.nifti_io import Volume  # noqa: E402
 from lascar_ref.data.phantom import affine_for  # noqa: E402
 from lascar_ref.data.phantom_anatomy import make_anatomy  # noqa: E402
 from lascar_ref.evaluation.metrics import dice  # noqa: E402
+from lascar_ref.inference.members import load_predictor  # noqa: E402
 from lascar_ref.inference.qc import flip_flags, output_flags  # noqa: E402
-from lascar_ref.inference.whole_scan import load_predictor, predict_scan  # noqa: E402
+from lascar_ref.inference.whole_scan import predict_scan  # noqa: E402
 
 KINDS = ("in_distribution", "inverted", "ct_like", "blurred", "noise", "abdomen")
 

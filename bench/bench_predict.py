@@ -4,7 +4,7 @@ with the same weights on the same z-scored volume, in the same run.
 
     python bench/bench_predict.py [--device cpu|cuda] [--feature-size 48] [--repeats 1]
 
-Ours: lascar_ref.inference.whole_scan.ensemble_probs (resampling, z-score, whole-scan sliding
+Ours: lascar_ref.inference.members.ensemble_probs (resampling, z-score, whole-scan sliding
 window, mapping back). MONAI: monai.inferers.sliding_window_inference (mode "gaussian", sigma
 0.125) on the already normalised volume. CUDA uses bf16 autocast for both. Figures: bench/README.md.
 """
@@ -20,7 +20,7 @@ from timing import best_of, ratio_text
 
 from lascar_ref.config import OVERLAP, PATCH
 from lascar_ref.data import make_phantom
-from lascar_ref.inference.whole_scan import Predictor, ensemble_probs, normalised_input
+from lascar_ref.inference.members import Predictor, ensemble_probs, normalised_input
 from lascar_ref.models import SwinUNETR
 from lascar_ref.models.monai_keys import export_monai_state_dict
 from lascar_ref.runtime.device import resolve_amp

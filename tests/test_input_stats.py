@@ -21,7 +21,8 @@ from lascar_ref.inference.input_stats import (
     ood_flags,
     reference,
 )
-from lascar_ref.inference.whole_scan import load_predictor, predict_scan
+from lascar_ref.inference.members import load_predictor
+from lascar_ref.inference.whole_scan import predict_scan
 from lascar_ref.training.fit import fit
 
 

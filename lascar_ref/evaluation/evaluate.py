@@ -30,8 +30,9 @@ from ..data import read_volume, write_volume
 from ..data.input_checks import read_structure
 from ..data.preprocess import to_original_grid
 from ..errors import CheckpointError
+from ..inference.members import stage_predictor
 from ..inference.sliding_window import sliding_window_probs
-from ..inference.whole_scan import predict_scan, stage_predictor
+from ..inference.whole_scan import predict_scan
 from ..losses import wall_mask
 from ..runtime.device import autocast_for, resolve_amp, resolve_device
 from ..stage_data import fold_cases, open_data

@@ -13,6 +13,7 @@ from lascar_ref.config import make_config
 from lascar_ref.data import make_phantom
 from lascar_ref.data.nifti_io import Volume
 from lascar_ref.data.phantom import affine_for
+from lascar_ref.export import main as export_cli
 from lascar_ref.inference.input_stats import (
     FEATURES,
     SD_FLOOR,
@@ -84,10 +85,17 @@ def test_a_checkpoint_records_its_images_and_checks_a_scan(tmp_path, tiny_train)
     flagged = predict_scan(scan(noise), [predictor], device)
     assert flagged.input_check == "flagged"
     assert any("unlike the training images" in f for f in flagged.input_qc)
-    del state["input_stats"]  # an older checkpoint
+    del state["input_stats"]  # an older checkpoint; MONAI weights record none either
     save_checkpoint(state, tmp_path / "old.pt")
     old = predict_scan(scan(image), [load_predictor(tmp_path / "old.pt", device)], device)
     assert old.input_check.startswith("unchecked: no training-image statistics in")
     assert old.flip_agreement == {}
+    assert export_cli([str(out / "stage1.pt"), str(tmp_path / "monai.pt")]) == 0
+    monai = load_predictor(
+        tmp_path / "monai.pt", device, "la", tiny_train["spacing_mm"], tiny_train["size"]
+    )
+    assert predict_scan(scan(image), [monai], device).input_check == (
+        f"unchecked: no training-image statistics in {tmp_path / 'monai.pt'}"
+    )
     checked = predict_scan(scan(image), [predictor], device, flip_check=True)
     assert set(checked.flip_agreement) == {"la"} and 0 <= checked.flip_agreement["la"] <= 1

@@ -1,5 +1,5 @@
-"""Out-of-distribution and flip flags: how often they fire on in-distribution scans and on
-synthetic negatives, and what the flagged scans' Dice is — docs/design.md §10 (new scans);
+"""No anchor: how often the input and flip flags fire on in-distribution scans and on synthetic
+negatives, and what the flagged scans' Dice is — docs/design.md §10 (new scans);
 lascar_ref/inference/input_stats.py, lascar_ref/inference/qc.py.
 
   python bench/bench_flags.py --ckpt RUN/stage3.pt --la-ckpt RUN/stage2.pt --out DIR

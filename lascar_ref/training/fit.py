@@ -30,17 +30,15 @@ from ..augment import augment
 from ..checkpoint import check_world_size, load_checkpoint, save_checkpoint
 from ..config import TrainConfig
 from ..errors import TrainingError
-from ..inference.input_stats import content, reference
 from ..losses import alpha_schedule
 from ..runtime import distributed, rank_zero
 from ..runtime.device import determinism, resolve_device
 from ..stage_data import CaseTensors
 from ..stage_table import STAGES, StageSpec, Terms
 from .epoch_end import validate_epoch, write_epoch
-from .head_init import scar_prior
 from .report import epoch_line
 from .setup import Run, load_init, setup_run, stage_paths
-from .start import check_split, fold_tensors, log_start, take_out_folder
+from .start import case_facts, check_split, fold_tensors, log_start, take_out_folder
 
 __all__ = ["fit", "stage_paths"]
 FP16_SKIPS = 5  # consecutive non-finite fp16 steps allowed before training stops
@@ -62,12 +60,7 @@ def fit(cfg: TrainConfig, say=print) -> dict:
         held.enter_context(determinism(cfg.deterministic, device))
         train, val, split = fold_tensors(cfg, spec, device, say, world)
         check_split(resume, split["split_sha256"], cfg)
-        wants_prior = cfg.scar_bias_init == "prior" and "scar" in spec.decoders
-        prior = scar_prior(train) if wants_prior else None  # set by setup_run on a new head only
-        stats = reference(  # predict.py's input check
-            content(c.pre.image, c.pre.meta["crop_start"], c.pre.meta["resampled_shape"])
-            for c in train
-        )
+        prior, stats = case_facts(cfg, spec, train)  # the scar prior, the input check's features
         given = (cfg, spec, device, init, resume, split["split_sha256"], say, world, prior, stats)
         run, start = setup_run(*given)
         log_start(run, cfg, start, (len(train), len(val)), split, paths["log"], say)

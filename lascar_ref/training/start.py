@@ -14,10 +14,12 @@ import contextlib
 
 from ..config import TrainConfig
 from ..errors import CheckpointError
+from ..inference.input_stats import content, reference
 from ..run_log import log_record
 from ..runtime import rank_zero
 from ..stage_data import fold_split, require_task, to_device
 from ..stage_table import StageSpec
+from .head_init import scar_prior
 from .report import start_line
 from .run_lock import RunLock, check_writable
 from .setup import Run
@@ -41,6 +43,17 @@ def fold_tensors(cfg: TrainConfig, spec: StageSpec, device, say, world) -> tuple
         [to_device(p, spec.target, device) for p in val],
         {"split": fs.source, "split_sha256": fs.sha256},
     )
+
+
+def case_facts(cfg: TrainConfig, spec: StageSpec, train: list) -> tuple[float | None, dict]:
+    """What a run takes from its training cases: the scar prior for a new scar head under
+    --scar-bias-init prior (head_init.scar_prior; None otherwise; setup_run sets it on a new head
+    only), and the features of the training images for predict.py's input check
+    (input_stats.reference over each scan's voxels, not the crop's padding)."""
+    wants_prior = cfg.scar_bias_init == "prior" and "scar" in spec.decoders
+    crops = (content(c.pre.image, c.pre.meta["crop_start"], c.pre.meta["resampled_shape"])
+             for c in train)  # fmt: skip
+    return (scar_prior(train) if wants_prior else None), reference(crops)
 
 
 def check_split(resume: dict | None, split_sha: str, cfg: TrainConfig) -> None:

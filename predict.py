@@ -2,7 +2,7 @@
 
   python predict.py --ckpt CKPT [CKPT ...] --in PATH [PATH ...] --out DIR
                     [--la-ckpt CKPT ...] [--mirror] [--save-probs] [--save-uncertainty]
-                    [--figures] [--report] [--mesh] [--flip-check] [--strict]
+                    [--figures] [--report] [--mesh] [--no-flip-check] [--strict]
                     [--device cpu|cuda]
 
 CKPT: a lascar_ref checkpoint (stage{N}.pt), a runs folder (runs/full: every fold*/stage3.pt, a
@@ -23,9 +23,10 @@ Dice, `input_check` (the scan against each checkpoint's training images: "passed
 "unchecked: ..." for a checkpoint that records none, such as MONAI weights;
 inference/input_stats.py) and `qc`: the reasons not to trust a scan's numbers (a constant image,
 a field of view or spacing no LGE scan of an LA has, an image unlike the training images, no LA
-or an implausible one, scar far from it, disagreeing members or, with --flip-check, disagreeing
-flips; inference/qc.py), empty when none. --strict: any flag gives exit
-status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA.
+or an implausible one, scar far from it, disagreeing members or, for a structure one
+checkpoint gives alone, disagreeing predictions under a flip of each axis: flip_dice_la /
+flip_dice_scar, 4x that checkpoint's time, --no-flip-check skips it; inference/qc.py), empty
+when none. --strict: any flag gives exit status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA.
 --report (viz extra): reports/{scan}.png, one page per scan: the slices, the scar map on the
 predicted LA surface from the anterior, posterior, left, right and superior, the burdens, the
 Utah stage, the regional burden and the quality flags (inference/report_page.py).
@@ -110,10 +111,12 @@ def parse(argv=None) -> argparse.Namespace:
         "five sides, burden, Utah stage, regions and quality flags (viz extra)",
     )
     p.add_argument(
-        "--flip-check",
-        action="store_true",
-        help="also predict each scan with each axis flipped (4x the time) and flag a structure "
-        "that one checkpoint gives alone when the passes disagree (flip_dice_la / _scar)",
+        "--no-flip-check",
+        dest="flip_check",
+        action="store_false",
+        help="skip the flip check: by default a structure that one checkpoint gives alone is "
+        "also predicted with each axis flipped (4x its time) and flagged when the passes "
+        "disagree (flip_dice_la / _scar)",
     )
     p.add_argument(
         "--strict",

@@ -9,8 +9,9 @@ A scan's `qc` is a list of short reasons, empty when nothing is suspicious. Chec
   output  no LA; an LA volume outside the plausible range; an LA in many pieces; predicted scar
           far from the Eq. 6 wall band of the predicted LA;
   members the mean pairwise Dice of an ensemble's members, per structure, below a threshold;
-  flips   with predict.py --flip-check, the mean pairwise Dice of one checkpoint's predictions
-          under the identity and a flip of each axis (members.FLIP_CHECK), below a threshold;
+  flips   for a structure one checkpoint gives alone (predict.py; --no-flip-check skips it), the
+          mean pairwise Dice of its predictions under the identity and a flip of each axis
+          (members.FLIP_CHECK), below a threshold;
   images  (input_stats.py) features of the normalised image far from the checkpoint's training
           images.
 Every threshold is a named constant with its reason. predict.py writes the reasons into

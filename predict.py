@@ -26,7 +26,8 @@ a field of view or spacing no LGE scan of an LA has, an image unlike the trainin
 or an implausible one, scar far from it, disagreeing members or, for a structure one
 checkpoint gives alone, disagreeing predictions under a flip of each axis: flip_dice_la /
 flip_dice_scar, 4x that checkpoint's time, --no-flip-check skips it; inference/qc.py), empty
-when none. --strict: any flag gives exit status 1. --figures (viz extra): one PNG per scan, three slices through the predicted LA.
+when none. --strict: any flag gives exit status 1. --figures (viz extra): one PNG per scan,
+three slices through the predicted LA.
 --report (viz extra): reports/{scan}.png, one page per scan: the slices, the scar map on the
 predicted LA surface from the anterior, posterior, left, right and superior, the burdens, the
 Utah stage, the regional burden and the quality flags (inference/report_page.py).

@@ -63,8 +63,8 @@ from lascar_ref.inference.overlay import require_matplotlib, scan_figure
 from lascar_ref.inference.postprocess import apply as apply_postprocessing
 from lascar_ref.inference.qc import flip_flags, member_flags, output_flags
 from lascar_ref.inference.report_page import report_page
-from lascar_ref.inference.scar_report import REPORT_KEYS, surface_map, utah_stage
-from lascar_ref.inference.whole_scan import predict_scan, scan_summary
+from lascar_ref.inference.scar_report import REPORT_KEYS, utah_stage
+from lascar_ref.inference.whole_scan import predict_scan, scan_summary, scan_surface
 from lascar_ref.runtime.device import resolve_device
 
 
@@ -179,11 +179,12 @@ def main(argv=None) -> int:
             write_volume(out / f"{name}_{suffix}.nii.gz", data, scan.affine, scan.header)
         qc = pred.input_qc + output_flags(masks, scan.spacing_mm) + member_flags(pred.agreement)
         qc += flip_flags(pred.flip_agreement)
+        surface = scan_surface(masks, scan.spacing_mm, scan.affine)  # summary and report
         rows.append(
             {
                 "scan": name,
                 "path": str(path),
-                **(summary := scan_summary(masks, scan.spacing_mm, scan.affine)),
+                **(summary := scan_summary(masks, scan.spacing_mm, scan.affine, surface)),
                 "utah_stage": utah_stage(summary["scar_surface_burden_pct"], bool(qc)),
                 **{f"member_dice_{k}": pred.agreement.get(k, math.nan) for k in ("la", "scar")},
                 **{f"flip_dice_{k}": pred.flip_agreement.get(k, math.nan) for k in ("la", "scar")},
@@ -197,7 +198,7 @@ def main(argv=None) -> int:
         if a.figures:
             figure(out / "figures" / f"{name}.png", scan, masks, rows[-1])
         if a.report:
-            report(out / "reports" / f"{name}.png", scan, masks, rows[-1])
+            report(out / "reports" / f"{name}.png", scan, masks, surface, rows[-1])
         if a.mesh and "la" in masks and masks["la"].any():
             mesh = la_mesh(masks["la"], masks.get("scar"), scan.affine, scan.spacing_mm)
             write_vtk(out / f"{name}_la_surface.vtk", mesh)
@@ -245,16 +246,11 @@ def figure(path: Path, scan, masks: dict, row: dict) -> Path:
     return scan_figure(ras.astype(np.float32), ras_masks, spacing, title, path)
 
 
-def report(path: Path, scan, masks: dict, row: dict) -> Path:
-    """The scan's report page (inference/report_page.py): slices in RAS, the surface map in world
-    mm through the scan's affine."""
+def report(path: Path, scan, masks: dict, surface, row: dict) -> Path:
+    """The scan's report page (inference/report_page.py): slices in RAS, the surface map
+    (whole_scan.scan_surface, world mm through the scan's affine)."""
     ras, spacing, _ = to_ras(scan.data, scan.affine, scan.spacing_mm)
     ras_masks = {k: to_ras(m, scan.affine, scan.spacing_mm)[0] for k, m in masks.items()}
-    la = masks.get("la")
-    surface = None
-    if la is not None and la.any():
-        scar = masks.get("scar", np.zeros_like(la))
-        surface = surface_map(la, scar, scan.affine, scan.spacing_mm)
     return report_page(ras.astype(np.float32), ras_masks, spacing, surface, row, path)
 
 

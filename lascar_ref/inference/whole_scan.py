@@ -24,7 +24,7 @@ from ..losses import wall_mask
 from .input_stats import ood_flags
 from .members import Predictor, member_probs
 from .qc import geometry_flags, input_flags, member_dice
-from .scar_report import no_surface_report, surface_map, surface_report
+from .scar_report import SurfaceMap, no_surface_report, surface_map, surface_report
 
 
 @dataclass
@@ -81,11 +81,22 @@ def predict_scan(
     )
 
 
-def scan_summary(masks: dict[str, np.ndarray], spacing_mm, affine) -> dict[str, float]:
+def scan_surface(masks: dict[str, np.ndarray], spacing_mm, affine) -> SurfaceMap | None:
+    """The predicted scar (none without a scar prediction) on the predicted LA's surface nodes,
+    through the scan's (4, 4) affine (scar_report.surface_map); None without an LA."""
+    la = masks.get("la")
+    if la is None or not la.any():
+        return None
+    return surface_map(la, masks.get("scar", np.zeros_like(la)), affine, spacing_mm)
+
+
+def scan_summary(
+    masks: dict[str, np.ndarray], spacing_mm, affine, surface: SurfaceMap | None = None
+) -> dict[str, float]:
     """LA and scar volume (ml), scar burden (%) = 100 |scar n wall| / |wall|, wall = Eq. 6 band
     of the predicted LA (NaN without an LA or a scar prediction, or with an empty band), and the
-    scar burden on the predicted LA's surface with its regional split (%, through the scan's
-    (4, 4) affine: scar_report.surface_report)."""
+    scar burden on the predicted LA's surface with its regional split (%, scar_report.
+    surface_report of `surface`, computed by scan_surface when not given)."""
     voxel_ml = float(np.prod(spacing_mm)) / 1000.0
     out = {
         f"{k}_volume_ml": float(masks[k].sum()) * voxel_ml if k in masks else float("nan")
@@ -94,7 +105,8 @@ def scan_summary(masks: dict[str, np.ndarray], spacing_mm, affine) -> dict[str, 
     out["scar_burden_pct"] = float("nan")
     out.update(no_surface_report())
     if "la" in masks and "scar" in masks:
-        out.update(surface_report(surface_map(masks["la"], masks["scar"], affine, spacing_mm)))
+        given = surface if surface is not None else scan_surface(masks, spacing_mm, affine)
+        out.update(surface_report(given))
         wall = wall_mask(masks["la"], spacing_mm)
         if wall.any():
             out["scar_burden_pct"] = (

@@ -32,13 +32,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from lascar_ref.cli import add_progress_options
+from lascar_ref.config.cli import add_progress_options
+from lascar_ref.config.presets import PRESETS
 from lascar_ref.errors import CheckpointError, DataError
 from lascar_ref.evaluation.evaluate import init_chain, stored_or_evaluated
 from lascar_ref.evaluation.summary import summarize_runs
 from lascar_ref.evaluation.summary_report import render, write_summary
 from lascar_ref.evaluation.tables import table2
-from lascar_ref.presets import PRESETS
 from lascar_ref.stage_table import STAGES
 
 

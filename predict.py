@@ -50,8 +50,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lascar_ref.cli import add_progress_options
 from lascar_ref.config import show_bars
+from lascar_ref.config.cli import add_progress_options
 from lascar_ref.data import read_volume, write_volume
 from lascar_ref.data.orientation import to_ras
 from lascar_ref.errors import CheckpointError, DataError

@@ -27,12 +27,12 @@ import sys
 import warnings
 from pathlib import Path
 
-from lascar_ref.checkpoint import load_checkpoint
-from lascar_ref.cli import add_arguments, option_group
+from lascar_ref.checkpoints import load_checkpoint
 from lascar_ref.config import make_config
+from lascar_ref.config.cli import add_arguments, option_group
+from lascar_ref.config.presets import PRESETS
 from lascar_ref.data.splits import read_splits
 from lascar_ref.errors import CheckpointError, DataError, TrainingError
-from lascar_ref.presets import PRESETS
 from lascar_ref.recipe_table import RECIPES
 from lascar_ref.runtime import distributed
 from lascar_ref.stage_table import STAGES

@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 import prior_ledger  # noqa: E402  (bench/prior_ledger.py)
 
-from lascar_ref.checkpoint import load_checkpoint  # noqa: E402
+from lascar_ref.checkpoints import load_checkpoint  # noqa: E402
 from lascar_ref.config import config_dict, make_config  # noqa: E402
 from lascar_ref.data import read_volume, write_phantom_dataset  # noqa: E402
 from lascar_ref.evaluation.evaluate import evaluate_checkpoint, init_chain  # noqa: E402

@@ -22,7 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lascar_ref.checkpoint import load_checkpoint  # noqa: E402
+from lascar_ref.checkpoints import load_checkpoint  # noqa: E402
 from lascar_ref.evaluation.evaluate import case_probs, evaluation_config  # noqa: E402
 from lascar_ref.evaluation.metrics import dice  # noqa: E402
 from lascar_ref.runtime.device import resolve_device  # noqa: E402

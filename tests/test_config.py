@@ -1,4 +1,4 @@
-"""Training configuration and train.py's command line (lascar_ref/config.py; docs/design.md §2,
+"""Training configuration and train.py's command line (lascar_ref/config/; docs/design.md §2,
 §8): defaults equal the paper's numbers, -h in titled groups with sources, bad options refused
 before any data is read, --progress auto on a file."""
 

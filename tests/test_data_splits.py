@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import opts, train_cli
 
-from lascar_ref.checkpoint import load_checkpoint
+from lascar_ref.checkpoints import load_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.data.__main__ import main as data_cli
 from lascar_ref.data.groups import Groups

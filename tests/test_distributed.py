@@ -18,7 +18,7 @@ import torch
 from conftest import load_script, tiny_cli
 
 from lascar_ref.augment import augment
-from lascar_ref.checkpoint import load_checkpoint
+from lascar_ref.checkpoints import load_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.runtime.distributed import World, augment_seed, shard_batches
 from lascar_ref.stage_data import fold_cases, to_device

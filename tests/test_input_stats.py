@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from lascar_ref.checkpoint import load_checkpoint, save_checkpoint
+from lascar_ref.checkpoints import load_checkpoint, save_checkpoint
+from lascar_ref.checkpoints.export import main as export_cli
 from lascar_ref.config import make_config
 from lascar_ref.data import make_phantom
 from lascar_ref.data.nifti_io import Volume
 from lascar_ref.data.phantom import affine_for
-from lascar_ref.export import main as export_cli
 from lascar_ref.inference.input_stats import (
     FEATURES,
     SD_FLOOR,

@@ -4,7 +4,7 @@ the groups and what may initialise what from the stage table; docs/design.md §2
 import pytest
 import torch
 
-from lascar_ref.init_weights import transfer_stage
+from lascar_ref.checkpoints.init_weights import transfer_stage
 from lascar_ref.models import DualSwinUNETR, SwinUNETR
 from lascar_ref.models.transfer import transfer_weights
 from lascar_ref.stage_table import STAGES

@@ -9,6 +9,7 @@ from lascar_ref.models.swin_block import SwinBlock
 from lascar_ref.models.window_attention import relative_position_index
 from lascar_ref.models.windows import (
     MASK_VALUE,
+    cached_window_mask,
     clip_window,
     shifted_window_mask,
     window_partition,
@@ -136,3 +137,16 @@ def test_window_attention_paths_agree_for_a_batch_with_mask():
     assert torch.allclose(ga, gb, atol=1e-5)
     # the mask matters: window 7 of sample 1 differs from an unmasked computation
     assert not torch.allclose(sdpa(x, None), a, atol=1e-4)
+
+
+def test_the_cached_mask_is_the_mask_built_once_and_serves_training_after_inference():
+    args = ((4, 4, 4), (2, 2, 2), (1, 1, 1), torch.device("cpu"))
+    cached_window_mask.cache_clear()
+    with torch.inference_mode():  # first built inside validation's inference mode
+        first = cached_window_mask(*args)
+    assert not first.is_inference()  # else a training step could not use it
+    assert cached_window_mask(*args) is first  # built once
+    assert torch.equal(first, shifted_window_mask(*args))
+    logits = torch.zeros(8, 8, 8, requires_grad=True)
+    (logits.exp() + first).softmax(-1).sum().backward()  # a graph through the cached mask
+    assert logits.grad is not None and torch.isfinite(logits.grad).all()

@@ -1,13 +1,14 @@
-"""MONAI weights in and out (lascar_ref/init_weights.py, models/monai_keys.py, export.py;
-docs/design.md §10). Every MONAI file is built from MONAI itself; nothing is downloaded."""
+"""MONAI weights in and out (lascar_ref/checkpoints/init_weights.py, models/monai_keys.py,
+checkpoints/export.py; docs/design.md §10). Every MONAI file is built from MONAI itself; nothing
+is downloaded."""
 
 import pytest
 import torch
 
-from lascar_ref.checkpoint import save_checkpoint
+from lascar_ref.checkpoints import save_checkpoint
+from lascar_ref.checkpoints.export import main as export_cli
+from lascar_ref.checkpoints.init_weights import apply_weights, read_weights
 from lascar_ref.errors import CheckpointError
-from lascar_ref.export import main as export_cli
-from lascar_ref.init_weights import apply_weights, read_weights
 from lascar_ref.models import SwinUNETR
 from lascar_ref.models.monai_keys import to_monai_key
 from lascar_ref.stage_table import STAGES, build_model

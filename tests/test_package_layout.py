@@ -1,12 +1,12 @@
 """The package in rooms (docs/design.md §12): imports only go downward, there is no import circle,
-and a checkpoint written before the rooms existed still loads.
+the package root holds at most 10 modules, and a checkpoint written before the rooms existed still
+loads.
 
 Rooms, bottom to top: errors.py and labels.py (they import nothing of ours); models/, losses/,
-augment/; data/; the shared core (config, stage table, checkpoint record, checkpoint, init weights,
-recipe table, a stage's data, run log, export); runtime/;
-inference/; evaluation/; training/. Every `import` and `from ... import` of lascar_ref, at module
-level or inside a function, is read from the source with `ast`.
-"""
+augment/; data/; the shared core, itself in rooms (stage_table.py and recipe_table.py; config/;
+checkpoints/; stage_data.py and run_log.py); runtime/; inference/; evaluation/; training/. Every
+`import` and `from ... import` of lascar_ref, at module level or inside a function, is read from
+the source with `ast`."""
 
 import ast
 import gzip
@@ -16,24 +16,30 @@ from pathlib import Path
 import pytest
 import torch
 
-from lascar_ref.checkpoint import load_checkpoint
-from lascar_ref.init_weights import apply_weights, read_weights
+from lascar_ref.checkpoints import load_checkpoint
+from lascar_ref.checkpoints.init_weights import apply_weights, read_weights
 from lascar_ref.stage_table import STAGES, build_model
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lascar_ref"
-ROOMS = {  # first part of the module path under lascar_ref -> height; anything else: the core
+ROOMS = {  # first part of the module path under lascar_ref -> height (3-6: the shared core)
     "errors": 0,
     "labels": 0,
     "models": 1,
     "losses": 1,
     "augment": 1,
     "data": 2,
-    "runtime": 4,
-    "inference": 5,
-    "evaluation": 6,
-    "training": 7,
+    "stage_table": 3,
+    "recipe_table": 3,
+    "config": 4,
+    "checkpoints": 5,
+    "stage_data": 6,
+    "run_log": 6,
+    "runtime": 7,
+    "inference": 8,
+    "evaluation": 9,
+    "training": 10,
 }
-CORE = 3
+ROOT_MODULES_MAX = 10  # modules at the package root, __init__ aside (docs/design.md §12)
 
 
 def module_name(path: Path) -> str:
@@ -68,12 +74,24 @@ MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
 def height(module: str) -> int:
+    """The room's height; a module of no room (a new root module or folder) must be placed first."""
     parts = module.split(".")
-    return ROOMS.get(parts[1], CORE) if len(parts) > 1 else CORE
+    if len(parts) == 1:
+        return -1  # the package's own __init__: imports nothing of ours
+    if parts[1] not in ROOMS:
+        raise KeyError(f"{module}: in no room of ROOMS (tests/test_package_layout.py)")
+    return ROOMS[parts[1]]
 
 
 def graph() -> dict[str, set[str]]:
     return {m: imports_of(p) for m, p in MODULES.items() if m != "lascar_ref"}
+
+
+def test_every_module_has_a_room_and_the_root_holds_at_most_10():
+    unplaced = [m for m in MODULES if m.count(".") and m.split(".")[1] not in ROOMS]
+    assert not unplaced, unplaced
+    root = sorted(p.stem for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert len(root) <= ROOT_MODULES_MAX, root
 
 
 def test_no_module_imports_a_higher_room():
@@ -115,7 +133,9 @@ def test_no_import_circle():
 
 def test_the_checkers_catch_a_circle_and_an_upward_import():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
-    assert height("lascar_ref.runtime.distributed") > height("lascar_ref.checkpoint")
+    assert height("lascar_ref.runtime.distributed") > height("lascar_ref.checkpoints.files")
+    assert height("lascar_ref.checkpoints.init_weights") > height("lascar_ref.config.checks")
+    assert height("lascar_ref.config.train_config") > height("lascar_ref.stage_table")
     assert height("lascar_ref.training.fit") > height("lascar_ref.evaluation.metrics")
     assert "lascar_ref.runtime.distributed" in imports_of(PACKAGE / "training" / "state.py")
 

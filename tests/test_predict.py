@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import load_script
 
-from lascar_ref.checkpoint import load_checkpoint, save_checkpoint
+from lascar_ref.checkpoints import load_checkpoint, save_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.data import make_phantom, read_volume, write_volume
 from lascar_ref.data.orientation import to_ras

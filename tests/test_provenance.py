@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lascar_ref.checkpoint import file_sha256, save_checkpoint
+from lascar_ref.checkpoints import file_sha256, save_checkpoint
 from lascar_ref.errors import CheckpointError
 from lascar_ref.evaluation.evaluate import init_chain
 from lascar_ref.evaluation.provenance import cases_fingerprint, differences, provenance

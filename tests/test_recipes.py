@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import opts, tiny_cli, train_cli
 
-from lascar_ref.checkpoint import load_checkpoint
+from lascar_ref.checkpoints import load_checkpoint
 from lascar_ref.recipe_table import RECIPES
 from lascar_ref.run_log import read_log
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import one_step as conftest_step
 
-from lascar_ref.checkpoint import load_checkpoint
+from lascar_ref.checkpoints import load_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.run_log import read_log
 from lascar_ref.stage_table import STAGES, build_model, freeze, param_groups

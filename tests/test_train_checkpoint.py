@@ -1,5 +1,5 @@
-"""Checkpoint safety (lascar_ref/checkpoint.py; docs/design.md §8): the safe loader, atomic and
-concurrent writes, schemas checked on load."""
+"""Checkpoint safety (lascar_ref/checkpoints/files.py; docs/design.md §8): the safe loader, atomic
+and concurrent writes, schemas checked on load."""
 
 import shutil
 import threading
@@ -7,7 +7,7 @@ import threading
 import pytest
 import torch
 
-from lascar_ref.checkpoint import load_checkpoint, save_checkpoint
+from lascar_ref.checkpoints import load_checkpoint, save_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.errors import CheckpointError
 from lascar_ref.training.fit import fit

@@ -5,7 +5,7 @@ interrupted + resumed == uninterrupted on the CPU, bit for bit, with and without
 import pytest
 import torch
 
-from lascar_ref.checkpoint import load_checkpoint
+from lascar_ref.checkpoints import load_checkpoint
 from lascar_ref.config import make_config
 from lascar_ref.models.window_attention import WindowAttention
 from lascar_ref.run_log import read_log

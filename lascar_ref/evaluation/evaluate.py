@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..checkpoint import file_sha256, load_checkpoint
+from ..checkpoints import file_sha256, load_checkpoint
 from ..config import TrainConfig, config_dict, make_config
 from ..data import read_volume, write_volume
 from ..data.input_checks import read_structure

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checkpoints.init_weights import read_weights
 from ..config import OVERLAP, PATCH
 from ..data.preprocess import TARGET_SIZE, TARGET_SPACING_MM, crop_or_pad, resample
-from ..init_weights import read_weights
 from ..models.monai_keys import from_monai_state_dict
 from ..runtime.device import autocast_for, resolve_amp
 from ..stage_table import STAGES, build_model, predict_logits

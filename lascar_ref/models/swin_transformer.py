@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .patch_ops import PatchEmbed, PatchMerging
 from .swin_block import SwinBlock
-from .windows import clip_window, shifted_window_mask
+from .windows import cached_window_mask, clip_window
 
 
 class SwinStage(nn.Module):
@@ -54,7 +54,7 @@ class SwinStage(nn.Module):
         B, C, X, Y, Z = x.shape
         window, shift = clip_window((X, Y, Z), self.window, self.shift)
         padded = tuple(-(-s // w) * w for s, w in zip((X, Y, Z), window))
-        mask = shifted_window_mask(padded, window, shift, x.device) if any(shift) else None
+        mask = cached_window_mask(padded, window, shift, x.device) if any(shift) else None
         x = x.permute(0, 2, 3, 4, 1)  # (B, C, X, Y, Z) -> (B, X, Y, Z, C)
         for block in self.blocks:
             x = block(x, mask)

@@ -5,7 +5,8 @@ A model's module groups (E, D_LA, D_scar -> module prefix) are given by the call
 stage table (stage_table.StageSpec.groups). A group present in the source is copied, a group
 absent is left at its fresh random init unless `missing` names a source group to take it from
 (Stage I -> III, baseline B2: D_scar from D_LA), source groups the target lacks are dropped.
-Which stage may initialise which is the stage table's `init_from` (init_weights.py checks it).
+Which stage may initialise which is the stage table's `init_from` (checkpoints/init_weights.py
+checks it).
 Tests: tests/test_model_transfer.py
 """
 

@@ -9,11 +9,18 @@ Parity (docs/design.md §1, MONAI 1.6.1):
   shift along that axis is 0 (`clip_window`);
 - the mask uses -100 (not -inf) between tokens of different regions (`shifted_window_mask`).
 
+The mask depends only on the grid, window, shift and device, so `cached_window_mask` builds it once
+per combination (every step of a run sees the same few grids) and hands out the same tensor: a
+constant that no operation writes to (built outside inference mode, so that a mask first made in
+validation can also serve a training step).
+
 Tokens are channels-last inside the encoder: (B, X, Y, Z, C).
 Tests: tests/test_model_windows.py
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 
@@ -84,3 +91,15 @@ def shifted_window_mask(
     windows = window_partition(label[None, ..., None], window).squeeze(-1)  # (nW, N)
     diff = windows[:, None, :] - windows[:, :, None]  # (nW, N, N)
     return torch.where(diff != 0, torch.full_like(diff, MASK_VALUE), torch.zeros_like(diff))
+
+
+@functools.lru_cache(maxsize=64)
+def cached_window_mask(
+    grid: tuple[int, int, int],
+    window: tuple[int, int, int],
+    shift: tuple[int, int, int],
+    device: torch.device,
+) -> torch.Tensor:
+    """`shifted_window_mask`, built once per (grid, window, shift, device): (nW, N, N)."""
+    with torch.inference_mode(False), torch.no_grad():
+        return shifted_window_mask(grid, window, shift, device)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ..config_checks import AMP_CHOICES
+from ..config.checks import AMP_CHOICES
 
 DETERMINISTIC_THREADS = 2  # fixed intra-op thread count under --deterministic on the CPU
 

@@ -9,8 +9,8 @@ Tests: tests/test_train_e2e.py, tests/test_train_resume.py, tests/test_distribut
 
 from __future__ import annotations
 
-from ..checkpoint import save_checkpoint
-from ..checkpoint_record import CheckpointRecord
+from ..checkpoints import save_checkpoint
+from ..checkpoints.record import CheckpointRecord
 from ..config import TrainConfig
 from ..run_log import log_record
 from ..runtime import distributed

@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from ..augment import augment
-from ..checkpoint import check_world_size, load_checkpoint, save_checkpoint
+from ..checkpoints import check_world_size, load_checkpoint, save_checkpoint
 from ..config import TrainConfig
 from ..errors import TrainingError
 from ..losses import alpha_schedule

@@ -13,7 +13,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from ..checkpoint import load_checkpoint
+from ..checkpoints import load_checkpoint
 from ..config import OVERRIDABLE_ON_RESUME, TrainConfig, make_config
 from ..data.splits import read_splits, split_sha256
 from ..recipe_table import MANIFEST, RECIPES, ChainLink

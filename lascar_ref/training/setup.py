@@ -2,12 +2,13 @@
 docs/design.md §2.
 
 `setup_run` builds the stage's model (fresh random weights from the seed), loads the --init
-weights (init_weights.py: an earlier stage, or MONAI weights) or the --resume state, freezes
-and groups the parameters by the stage table (protection only for loaded groups), and creates
-the optimiser (AdamW), the GradScaler (fp16 only), the autocast context (runtime/device.py), the
-two random streams (patch sampler, augmentation) and the early stopping, and wraps the model for
-torchrun (DistributedDataParallel); all go into one `Run`, built by keyword and never reassigned.
-`Run.record` is the checkpoint of one epoch (checkpoint_record.CheckpointRecord).
+weights (checkpoints/init_weights.py: an earlier stage, or MONAI weights) or the --resume state,
+freezes and groups the parameters by the stage table (protection only for loaded groups), and
+creates the optimiser (AdamW), the GradScaler (fp16 only), the autocast context
+(runtime/device.py), the two random streams (patch sampler, augmentation) and the early stopping,
+and wraps the model for torchrun (DistributedDataParallel); all go into one `Run`, built by
+keyword and never reassigned.
+`Run.record` is the checkpoint of one epoch (checkpoints/record.CheckpointRecord).
 Tests: tests/test_train_resume.py, tests/test_stage_protection.py
 """
 
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint_record import CheckpointRecord
+from ..checkpoints.init_weights import WeightsFile, apply_weights, read_weights
+from ..checkpoints.record import CheckpointRecord
 from ..config import TrainConfig, config_dict
 from ..errors import CheckpointError
-from ..init_weights import WeightsFile, apply_weights, read_weights
 from ..runtime import distributed
 from ..runtime.device import autocast_for, resolve_amp
 from ..runtime.distributed import SINGLE, World, augment_seed
@@ -49,9 +50,9 @@ def early_stopping(spec: StageSpec, cfg: TrainConfig) -> EarlyStopping:
 
 def load_init(cfg: TrainConfig, spec: StageSpec) -> WeightsFile:
     """The --init weights (an earlier stage's checkpoint, MONAI SwinUNETR weights or MONAI's
-    self-supervised Swin encoder; init_weights.py), checked before any data is read: a lascar_ref
-    checkpoint cannot initialise a stage the table starts from random weights (Stage I), and the
-    feature size must match."""
+    self-supervised Swin encoder; checkpoints/init_weights.py), checked before any data is read: a
+    lascar_ref checkpoint cannot initialise a stage the table starts from random weights (Stage I),
+    and the feature size must match."""
     src = read_weights(cfg.init)
     if src.kind == "lascar" and not spec.init_from:
         later = ", ".join(str(n) for n, s in STAGES.items() if s.init_from)

@@ -2,7 +2,7 @@
 docs/design.md §2 ("Files", "Determinism"), §11.
 
 `rng_state`: every random stream of this process (the checkpoint's "rng"; `rng_by_rank` gathers
-them over the torchrun ranks). setup.Run.record builds the checkpoint (checkpoint_record.py) from
+them over the torchrun ranks). setup.Run.record builds the checkpoint (checkpoints/record.py) from
 them and the trained objects; `restore_training_state` puts a checkpoint back, exactly.
 Tests: tests/test_train_checkpoint.py, tests/test_train_resume.py
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..checkpoint import check_world_size
+from ..checkpoints import check_world_size
 from ..runtime.distributed import SINGLE, World, gather
 from .stopping import EarlyStopping
 

@@ -8,7 +8,7 @@ Tests: tests/test_config.py
 
 from __future__ import annotations
 
-from .stage_table import STAGES
+from ..stage_table import STAGES
 
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")  # --amp (runtime/device.py)
 PROGRESS_CHOICES = ("auto", "on", "off")  # --progress

@@ -14,8 +14,8 @@ import argparse
 import dataclasses
 from typing import get_type_hints
 
-from .config import HELP_GROUPS, TrainConfig
-from .config_checks import AMP_CHOICES, PROGRESS_CHOICES
+from .checks import AMP_CHOICES, PROGRESS_CHOICES
+from .train_config import HELP_GROUPS, TrainConfig
 
 
 def help_text(f: dataclasses.Field) -> str:

@@ -1,7 +1,7 @@
 """Checkpoints: atomic writes, safe and checked loads — docs/design.md §2, §8.
 
 A checkpoint is a dict of tensors and primitives only, whose keys are defined once, by
-checkpoint_record.CheckpointRecord (each field with the use that reads it and its type).
+record.CheckpointRecord (each field with the use that reads it and its type).
 `save_checkpoint` writes a uniquely named temporary file beside `path`, then os.replace, so a crash
 never leaves a half-written file in place of a good one and two writers never share a temporary.
 `load_checkpoint` uses torch.load(weights_only=True) (a pickle that would run code is refused, and
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint_record import FORMAT, USES, CheckpointRecord, schema
-from .errors import CheckpointError
+from ..errors import CheckpointError
+from .record import FORMAT, USES, CheckpointRecord, schema
 
 SCHEMAS = {use: schema(use) for use in USES}  # "weights" (--init), "eval", "resume"
 PICKLE_MARK = b"\x80"  # the first byte of a pickle (protocol >= 2): torch.save's legacy format

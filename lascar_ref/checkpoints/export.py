@@ -1,6 +1,6 @@
 """Export a checkpoint as MONAI SwinUNETR weights — docs/design.md §1, §10.
 
-  python -m lascar_ref.export stage3.pt OUT.pt [--decoder la|scar]
+  python -m lascar_ref.checkpoints.export stage3.pt OUT.pt [--decoder la|scar]
 
 Writes a state dict that MONAI's SwinUNETR(in_channels=1, out_channels=1, feature_size=F) loads
 with strict=True (models/monai_keys.py): E and one decoder of a lascar_ref checkpoint (its
@@ -15,9 +15,9 @@ import sys
 
 import torch
 
-from .models.monai_keys import export_monai_state_dict
-from .models.swin_unetr import SwinUNETR
-from .stage_table import ONE_DECODER, STAGES
+from ..models.monai_keys import export_monai_state_dict
+from ..models.swin_unetr import SwinUNETR
+from ..stage_table import ONE_DECODER, STAGES
 
 
 def single_decoder_state(state: dict, decoder: str | None) -> tuple[dict, str]:
@@ -40,7 +40,7 @@ def single_decoder_state(state: dict, decoder: str | None) -> tuple[dict, str]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m lascar_ref.export",
+        prog="python -m lascar_ref.checkpoints.export",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
         model.load_state_dict(weights, strict=True)
         torch.save(export_monai_state_dict(model), a.out)
     except (OSError, RuntimeError, ValueError, KeyError) as err:
-        print(f"python -m lascar_ref.export: error: {a.ckpt}: {err}", file=sys.stderr)
+        print(f"python -m lascar_ref.checkpoints.export: error: {a.ckpt}: {err}", file=sys.stderr)
         return 2
     print(
         f"wrote {a.out}: MONAI SwinUNETR(in_channels=1, out_channels=1, "

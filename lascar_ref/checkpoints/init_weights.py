@@ -21,16 +21,16 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import SCHEMAS, check_schema, file_sha256, is_checkpoint, safe_load
-from .errors import CheckpointError
-from .models.monai_keys import (
+from ..errors import CheckpointError
+from ..models.monai_keys import (
     from_monai_state_dict,
     monai_layout,
     ssl_encoder_state,
     strip_module_prefix,
 )
-from .models.transfer import TransferReport, transfer_weights
-from .stage_table import ONE_DECODER, STAGES, StageSpec
+from ..models.transfer import TransferReport, transfer_weights
+from ..stage_table import ONE_DECODER, STAGES, StageSpec
+from .files import SCHEMAS, check_schema, file_sha256, is_checkpoint, safe_load
 
 
 @dataclass

@@ -5,7 +5,7 @@ Paper constants are imported from the module that uses them (λ from losses/dice
 ramp from losses/stage_losses.py, δ from losses/wall_mask.py, patch and overlap held here, the
 target grid from data/preprocess.py, the fold count from data/folds.py), so each has exactly one
 source. Each field carries its -h group, what it does and its source; cli.py turns the fields into
-train.py's options, config_checks.py validates the values (before any data is read; errors name
+train.py's options, checks.py validates the values (before any data is read; errors name
 the option, docs/design.md §8), presets.py holds the presets ("paper": the defaults; "demo": a
 small CPU run on phantoms, per-stage epochs) that `make_config` applies.
 Deviation (the paper is silent): AdamW weight decay 1e-5 (MONAI's tutorial value) and no
@@ -20,13 +20,13 @@ import dataclasses
 import sys
 from dataclasses import dataclass, field
 
-from .config_checks import config_checks
-from .data.folds import N_FOLDS
-from .data.phantom import REALISTIC_SHAPE, REALISTIC_SPACING
-from .data.preprocess import TARGET_SIZE, TARGET_SPACING_MM
-from .losses.dice_ce import LAM
-from .losses.stage_losses import ALPHA_MAX, BETA_LA, BETA_SCAR, RAMP_EPOCHS
-from .losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM
+from ..data.folds import N_FOLDS
+from ..data.phantom import REALISTIC_SHAPE, REALISTIC_SPACING
+from ..data.preprocess import TARGET_SIZE, TARGET_SPACING_MM
+from ..losses.dice_ce import LAM
+from ..losses.stage_losses import ALPHA_MAX, BETA_LA, BETA_SCAR, RAMP_EPOCHS
+from ..losses.wall_mask import DELTA_IN_MM, DELTA_OUT_MM
+from .checks import config_checks
 from .presets import PRESETS
 
 PATCH = (224, 192, 32)  # training patch and sliding window, docs/design.md §0

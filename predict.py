@@ -34,37 +34,27 @@ Utah stage, the regional burden and the quality flags (inference/report_page.py)
 --mesh (mesh extra): {scan}_la_surface.vtk, the predicted LA surface in world mm (RAS) with the
 projected scar and the region id per vertex (inference/mesh.py; no file for a scan without an
 LA). A bad scan is reported in one line and skipped; the others are still written; the exit
-status is 1 if any scan failed.
+status is 1 if any scan failed. The work is inference/predict_scans.py's; the files are
+inference/scan_outputs.py's.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import math
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
-from tqdm import tqdm
 
 from lascar_ref.config import show_bars
 from lascar_ref.config.cli import add_progress_options
-from lascar_ref.data import read_volume, write_volume
-from lascar_ref.data.orientation import to_ras
 from lascar_ref.errors import CheckpointError, DataError
-from lascar_ref.evaluation.postprocess_choice import stored_choice
-from lascar_ref.inference.inputs import expand_checkpoints, find_scans
-from lascar_ref.inference.members import load_predictor
-from lascar_ref.inference.mesh import la_mesh, require_skimage, write_vtk
-from lascar_ref.inference.overlay import require_matplotlib, scan_figure
-from lascar_ref.inference.postprocess import apply as apply_postprocessing
-from lascar_ref.inference.qc import flip_flags, member_flags, output_flags
-from lascar_ref.inference.report_page import report_page
-from lascar_ref.inference.scar_report import REPORT_KEYS, utah_stage
-from lascar_ref.inference.whole_scan import predict_scan, scan_summary, scan_surface
+from lascar_ref.evaluation.postprocess_choice import runs_choice
+from lascar_ref.inference.inputs import find_scans
+from lascar_ref.inference.mesh import require_skimage
+from lascar_ref.inference.overlay import require_matplotlib
+from lascar_ref.inference.predict_scans import PredictOptions, load_members, predict_scans
+from lascar_ref.inference.scan_outputs import write_summary
 from lascar_ref.runtime.device import resolve_device
 
 
@@ -145,13 +135,8 @@ def main(argv=None) -> int:
             require_skimage()
         device = resolve_device(a.device)
         scans = find_scans(a.inputs)
-        paths = expand_checkpoints(a.ckpt) + expand_checkpoints(a.la_ckpt)
-        predictors = [load_predictor(p, device, a.monai_structure) for p in paths]
-        for extra in predictors[len(paths) - len(expand_checkpoints(a.la_ckpt)) :]:
-            if "la" not in extra.structures:  # --la-ckpt: contributes the LA only
-                raise ValueError(f"--la-ckpt {extra.name}: segments {extra.structures}, not the LA")
-            extra.use = ("la",)
-        postprocess = {} if a.no_postprocess else runs_postprocessing(a.ckpt)
+        predictors = load_members(a.ckpt, a.la_ckpt, device, a.monai_structure)
+        postprocess = {} if a.no_postprocess else runs_choice(a.ckpt)
     except (DataError, CheckpointError, ValueError, ImportError) as e:
         print(f"predict.py: error: {e}", file=sys.stderr)
         return 2
@@ -159,49 +144,11 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     names = ", ".join(sorted({s for p in predictors for s in (p.use or p.structures)}))
     print(f"{len(scans)} scan(s), {len(predictors)} checkpoint(s) on {device}: {names}")
-    rows, failures = [], []
-    for name, path in tqdm(scans, desc="predict", unit="scan", disable=not show_bars(a.progress)):
-        try:
-            scan = read_volume(path)
-            pred = predict_scan(scan, predictors, device, a.mirror, a.sw_batch_size, a.flip_check)
-        except (DataError, ValueError) as e:
-            failures.append(f"{path}: {e}" if str(path) not in str(e) else str(e))
-            tqdm.write(f"error: {failures[-1]}")
-            continue
-        masks = apply_postprocessing({k: v > 0.5 for k, v in pred.probs.items()}, postprocess,
-                                     scan.spacing_mm)  # fmt: skip
-        images = {k: m.astype(np.uint8) for k, m in masks.items()}
-        if a.save_probs:
-            images.update({f"{k}_prob": v for k, v in pred.probs.items()})
-        if a.save_uncertainty:
-            images.update({f"{k}_spread": v for k, v in pred.spread.items()})
-        for suffix, data in images.items():
-            write_volume(out / f"{name}_{suffix}.nii.gz", data, scan.affine, scan.header)
-        qc = pred.input_qc + output_flags(masks, scan.spacing_mm) + member_flags(pred.agreement)
-        qc += flip_flags(pred.flip_agreement)
-        surface = scan_surface(masks, scan.spacing_mm, scan.affine)  # summary and report
-        rows.append(
-            {
-                "scan": name,
-                "path": str(path),
-                **(summary := scan_summary(masks, scan.spacing_mm, scan.affine, surface)),
-                "utah_stage": utah_stage(summary["scar_surface_burden_pct"], bool(qc)),
-                **{f"member_dice_{k}": pred.agreement.get(k, math.nan) for k in ("la", "scar")},
-                **{f"flip_dice_{k}": pred.flip_agreement.get(k, math.nan) for k in ("la", "scar")},
-                "input_check": pred.input_check,
-                "qc": "; ".join(qc),
-                "postprocess": "; ".join(f"{k}: {v}" for k, v in postprocess.items()),
-            }
-        )
-        if qc:
-            tqdm.write(f"qc: {name}: {'; '.join(qc)}")
-        if a.figures:
-            figure(out / "figures" / f"{name}.png", scan, masks, rows[-1])
-        if a.report:
-            report(out / "reports" / f"{name}.png", scan, masks, surface, rows[-1])
-        if a.mesh and "la" in masks and masks["la"].any():
-            mesh = la_mesh(masks["la"], masks.get("scar"), scan.affine, scan.spacing_mm)
-            write_vtk(out / f"{name}_la_surface.vtk", mesh)
+    opts = PredictOptions(
+        a.mirror, a.sw_batch_size, a.flip_check, a.save_probs, a.save_uncertainty, a.figures,
+        a.report, a.mesh, show_bars(a.progress),
+    )  # fmt: skip
+    rows, failures = predict_scans(scans, predictors, device, out, opts, postprocess)
     write_summary(rows, out)
     flagged = [r["scan"] for r in rows if r["qc"]]
     print(
@@ -214,73 +161,6 @@ def main(argv=None) -> int:
         print(f"--strict: {len(flagged)} scan(s) flagged: {', '.join(flagged)}", file=sys.stderr)
         return 1
     return 0
-
-
-def runs_postprocessing(ckpts: list[str]) -> dict[str, str]:
-    """The postprocessing chosen on the folds (RUNS/RECIPE/postprocessing.json, written by eval.py
-    --summary) of the runs folder(s) given as --ckpt; {} for checkpoint files. Two runs folders
-    with different choices are refused."""
-    choices = {str(p): stored_choice(Path(p)) for p in ckpts if Path(p).is_dir()}
-    distinct = {json.dumps(c, sort_keys=True) for c in choices.values()}
-    if len(distinct) > 1:
-        raise ValueError(f"the runs folders chose different postprocessing: {choices}")
-    chosen = next(iter(choices.values()), {})
-    return {k: v for k, v in chosen.items() if v != "none"}
-
-
-def figure(path: Path, scan, masks: dict, row: dict) -> Path:
-    """Three orthogonal slices through the predicted LA in RAS orientation, the volumes and the
-    qc in the title (inference/overlay.py)."""
-    ras, spacing, _ = to_ras(scan.data, scan.affine, scan.spacing_mm)
-    ras_masks = {k: to_ras(m, scan.affine, scan.spacing_mm)[0] for k, m in masks.items()}
-    numbers = ", ".join(
-        f"{label} {row[key]:.1f}{unit}"
-        for label, key, unit in (
-            ("LA", "la_volume_ml", " ml"),
-            ("scar", "scar_volume_ml", " ml"),
-            ("burden", "scar_burden_pct", "%"),
-        )
-        if not math.isnan(row[key])
-    )
-    title = f"{row['scan']}: {numbers}" + (f"\nqc: {row['qc']}" if row["qc"] else "")
-    return scan_figure(ras.astype(np.float32), ras_masks, spacing, title, path)
-
-
-def report(path: Path, scan, masks: dict, surface, row: dict) -> Path:
-    """The scan's report page (inference/report_page.py): slices in RAS, the surface map
-    (whole_scan.scan_surface, world mm through the scan's affine)."""
-    ras, spacing, _ = to_ras(scan.data, scan.affine, scan.spacing_mm)
-    ras_masks = {k: to_ras(m, scan.affine, scan.spacing_mm)[0] for k, m in masks.items()}
-    return report_page(ras.astype(np.float32), ras_masks, spacing, surface, row, path)
-
-
-def write_summary(rows: list[dict], out: Path) -> None:
-    keys = ["scan", "path", "la_volume_ml", "scar_volume_ml", "scar_burden_pct"]
-    keys += ["scar_surface_burden_pct", "utah_stage", *REPORT_KEYS[1:]]
-    keys += ["member_dice_la", "member_dice_scar", "flip_dice_la", "flip_dice_scar"]
-    keys += ["input_check", "qc", "postprocess"]
-    with open(out / "summary.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-    clean = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-        for r in rows
-    ]
-    (out / "summary.json").write_text(
-        json.dumps(
-            {
-                "scans": clean,
-                "burden_wall": "predicted LA, Eq. 6",
-                "surface_burden": "predicted scar projected onto the predicted LA surface",
-                "utah_stage": "Marrouche et al. 2014: I < 10%, II < 20%, III < 30%, IV >= 30%",
-                "regions": "surface nodes by direction from the LA centroid in RAS, landmark-free:"
-                " {region}_burden_pct = scar nodes / nodes of the region, {region}_share_pct ="
-                " the region's scar nodes / all scar nodes (inference/scar_regions.py)",
-            },
-            indent=1,
-        )
-    )
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ import json
 
 import numpy as np
 import pytest
-from conftest import load_script
 
 from lascar_ref.data import write_volume
 from lascar_ref.evaluation.postprocess_choice import (
     FILE,
     choose,
     choose_for_recipe,
+    runs_choice,
     stored_choice,
 )
 from lascar_ref.inference.postprocess import apply, largest_component, near_la
@@ -90,9 +90,8 @@ def test_the_choice_is_read_from_a_recipe_folder_and_applied_by_predict(tmp_path
     assert json.loads((recipe / FILE).read_text()) == result
     assert stored_choice(recipe) == {"la": "largest_component", "scar": "none"}
     assert stored_choice(tmp_path) == {}
-    predict = load_script("predict")
-    assert predict.runs_postprocessing([str(recipe)]) == {"la": "largest_component"}
-    assert predict.runs_postprocessing([str(tmp_path / "stage3.pt")]) == {}
+    assert runs_choice([str(recipe)]) == {"la": "largest_component"}  # what predict.py applies
+    assert runs_choice([str(tmp_path / "stage3.pt")]) == {}
 
 
 def test_the_choice_is_scored_on_the_fold_it_did_not_see():

@@ -136,3 +136,15 @@ def stored_choice(folder: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     return {name: c["choice"] for name, c in json.loads(path.read_text()).items()}
+
+
+def runs_choice(ckpts: list[str]) -> dict[str, str]:
+    """The postprocessing that predict.py applies: the choice stored in the runs folder(s) given as
+    --ckpt, "none" dropped; {} for checkpoint files. Two runs folders with different choices are
+    refused."""
+    choices = {str(p): stored_choice(Path(p)) for p in ckpts if Path(p).is_dir()}
+    distinct = {json.dumps(c, sort_keys=True) for c in choices.values()}
+    if len(distinct) > 1:
+        raise ValueError(f"the runs folders chose different postprocessing: {choices}")
+    chosen = next(iter(choices.values()), {})
+    return {k: v for k, v in chosen.items() if v != "none"}

@@ -4,13 +4,14 @@ regions and quality flags — docs/design.md §13 (predict.py --report; optional
 The page (PAGE_INCHES at overlay.DPI), top to bottom:
   1. axial, coronal and sagittal slices through the predicted LA (overlay.py: the LA as a
      contour, scar filled), the image reoriented to RAS;
-  2. the surface map (scar_report.SurfaceMap) seen from VIEWS: anterior, posterior, left, right,
-     superior. Each view is an orthographic projection of the surface nodes onto the screen, in
-     world mm: a node is drawn when its outward normal faces the viewer (n . v > 0, `visible`),
-     as a square of the largest voxel size, the nearest node winning each pixel, shaded by
-     n . v, wall grey, scar red (`render_view`); the screen's left and right edges are labelled with
-     the patient's direction they point to (an anterior view has the patient's right on the
-     left, as the radiological convention);
+  2. the scar map on the LA surface seen from VIEWS: anterior, posterior, left, right, superior,
+     each an orthographic projection in world mm. Where the mesh extra is installed, the
+     surface is the shaded mesh of mesh.la_mesh (the --mesh surface; mesh_view.py); without it,
+     the surface nodes (scar_report.SurfaceMap): a node is drawn when its outward normal faces
+     the viewer (n . v > 0, `visible`), as a square of the largest voxel size, the nearest node
+     winning each pixel, shaded by n . v, wall grey, scar red (`render_view`). The screen's left
+     and right edges are labelled with the patient's direction they point to (an anterior view
+     has the patient's right on the left, as the radiological convention);
   3. the regional burden (scar_regions.py: % of each region's nodes, its share of all scar
      written on the bar) and a text block: volumes, the Eq. 6 band and surface burdens, the Utah
      stage, the input check against the training images, the quality flags (or "none"), and
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .mesh_view import PIXEL_MM, WALL_GREY, render_mesh_view, screen_axes, zbuffer
 from .overlay import (
     COLOURS,
     DPI,
@@ -47,15 +49,7 @@ VIEWS = (
     ("right", (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
     ("superior", (0.0, 0.0, 1.0), (0.0, 1.0, 0.0)),
 )
-WALL_GREY = "#d0d0d0"
-PIXEL_MM = 0.5  # the surface views' pixel
 LETTERS = ("R", "A", "S")  # the +direction of each RAS axis; "L", "P", "I" for the -direction
-
-
-def screen_axes(view, up) -> tuple[np.ndarray, np.ndarray]:
-    """(right, up) unit vectors of the screen for a viewer at direction `view` from the heart."""
-    v, u = np.asarray(view, dtype=float), np.asarray(up, dtype=float)
-    return np.cross(-v, u), u
 
 
 def visible(normals: np.ndarray, view) -> np.ndarray:
@@ -93,9 +87,8 @@ def render_view(surface, view, up, spacing_mm) -> tuple[np.ndarray, tuple]:
             depths.append((pts @ view)[ok])
             owners.append(np.flatnonzero(ok))
     cell, depth, owner = (np.concatenate(v) for v in (cells, depths, owners))
-    order = np.lexsort((depth, cell))  # by pixel, nearest (largest depth) last
-    last = np.r_[cell[order][1:] != cell[order][:-1], True]
-    pixel, node = cell[order][last], owner[order][last]
+    pixel, win = zbuffer(cell, depth)
+    node = owner[win]
     rgb = np.ones((size[1] * size[0], 3))
     colour = np.where(hit[node, None], hex_rgb(COLOURS["scar"]), hex_rgb(WALL_GREY))
     rgb[pixel] = colour * (0.45 + 0.55 * np.clip(shade[node], 0, 1))[:, None]
@@ -103,9 +96,13 @@ def render_view(surface, view, up, spacing_mm) -> tuple[np.ndarray, tuple]:
     return rgb.reshape(size[1], size[0], 3), extent
 
 
-def draw_view(ax, surface, name: str, view, up, spacing_mm) -> None:
-    """One orthographic view of the surface map (module docstring), its edges lettered."""
-    picture, extent = render_view(surface, view, up, spacing_mm)
+def draw_view(ax, surface, name: str, view, up, spacing_mm, mesh=None) -> None:
+    """One orthographic view of the scar map (module docstring), its edges lettered: the shaded
+    `mesh` where one is given, else the surface nodes."""
+    if mesh is not None:
+        picture, extent = render_mesh_view(mesh, view, up)
+    else:
+        picture, extent = render_view(surface, view, up, spacing_mm)
     ax.imshow(picture, origin="lower", extent=extent, interpolation="nearest")
     ax.axis("off")
     ax.set_title(name, fontsize=8)
@@ -137,9 +134,10 @@ def summary_lines(row: dict) -> list[str]:
     ]
 
 
-def report_page(image, masks: dict, spacing_mm, surface, row: dict, path: Path) -> Path:
+def report_page(image, masks: dict, spacing_mm, surface, row: dict, path: Path, mesh=None) -> Path:
     """Write the page for one scan: `image` (X, Y, Z) and `masks` in RAS order with their spacing,
-    the surface map (None without an LA), predict.py's summary row."""
+    the surface map (None without an LA), predict.py's summary row, and the LA mesh (mesh.la_mesh,
+    world mm) to draw the views with, where the mesh extra made one."""
     plt = require_matplotlib()
     fig = plt.figure(figsize=PAGE_INCHES, dpi=DPI)
     grid = fig.add_gridspec(3, 15, height_ratios=(1.0, 1.0, 0.8), hspace=0.3, wspace=0.6)
@@ -157,7 +155,7 @@ def report_page(image, masks: dict, spacing_mm, surface, row: dict, path: Path) 
             ax.axis("off")
             ax.set_title(f"{name}: no LA", fontsize=8)
         else:
-            draw_view(ax, surface, name, view, up, spacing_mm)
+            draw_view(ax, surface, name, view, up, spacing_mm, mesh)
     bars = fig.add_subplot(grid[2, 0:8])
     burden = [row.get(f"{r}_burden_pct", math.nan) for r in REGIONS]
     share = [row.get(f"{r}_share_pct", math.nan) for r in REGIONS]

@@ -109,7 +109,10 @@ def test_a_case_in_different_folds_on_the_two_sides_is_refused():
 
 
 def test_degenerate_inputs():
-    assert t_interval(np.full(6, 0.2)) == (0.2, 0.2)
+    # equal differences: no spread, so no t interval (a zero-width one would exclude 0 beside
+    # "t p = n/a"); all zero: the interval is the point 0
+    assert all(math.isnan(x) for x in t_interval(np.full(6, 0.2)))
+    assert t_interval(np.zeros(4)) == (0.0, 0.0)
     assert all(math.isnan(x) for x in t_interval(np.array([0.2])))
     assert t_p(np.zeros(5)) == 1.0 and math.isnan(t_p(np.full(5, 0.1)))
     assert wilcoxon_p(np.zeros(5)) == 1.0 and math.isnan(wilcoxon_p(np.array([0.1])))
@@ -152,8 +155,53 @@ def test_units_needed_inverts_the_detectable_difference():
     assert mdd80(0.2, n) <= 0.05 < mdd80(0.2, n - 1)
     # ((1.96 + 0.84) * 0.2 / 0.05)^2 = 125.4 by the normal approximation, a few more by t
     assert 126 <= n <= 130
-    assert units_needed(0.0, 0.05) == 0
+    assert units_needed(0.0, 0.05) == 2  # no spread: the test's minimum, not 0 units
     assert units_needed(math.nan, 0.05) is None  # one unit: no spread, no answer
+    # the bisection gives the linear search's answer
+    linear = next(k for k in range(2, 1000) if t_power(0.05, 0.2, k) >= 0.8)
+    assert n == linear
+
+
+def test_units_needed_has_no_answer_for_no_difference_and_answers_fast():
+    import time
+
+    t0 = time.perf_counter()
+    assert units_needed(0.02, 0.0) is None  # no n detects a zero difference
+    assert units_needed(0.0, 0.0) is None
+    assert units_needed(0.02, 1e-9) is None  # beyond MAX_UNITS
+    assert units_needed(0.02, -0.01) == units_needed(0.02, 0.01)  # the sign does not matter
+    assert time.perf_counter() - t0 < 5.0  # doubling and bisection, not a walk to 100000
+
+
+def test_holm_counts_the_declared_family():
+    # two of four baselines compared, m = 4: sorted 0.01 * 4 = 0.04, 0.03 * 3 = 0.09
+    assert holm([0.03, 0.01], m=4) == pytest.approx([0.09, 0.04])
+    assert holm([0.03, 0.01], m=4) != holm([0.03, 0.01])  # m = 2 would understate them
+
+
+def test_a_spread_within_rounding_is_no_spread():
+    d = np.array([0.1, 0.1 + 2e-17, 0.1 - 1e-17, 0.1])
+    assert math.isnan(t_p(d)) and all(math.isnan(x) for x in t_interval(d))
+    assert t_p(np.array([0.1, 0.11, 0.09])) < 1  # a real spread is tested
+    folds = {k: [row(f"c{k}", 0.5 + 0.1)] for k in range(3)}
+    base = {k: [row(f"c{k}", 0.5)] for k in range(3)}
+    c = compare(case_values(folds, "scar", "dice"), case_values(base, "scar", "dice"))
+    assert c["sd_units"] == 0.0 and c["mdd80"] == 0.0
+    assert "in every one of 3 folds, n/a (no spread" in comparison_text(c)
+
+
+def test_the_mdd80_at_the_spreads_upper_bound_is_computed_from_that_bound():
+    diffs = [0.02, -0.05, 0.01, 0.04]
+    folds = {k: [row(f"c{k}", 0.5 + d)] for k, d in enumerate(diffs)}
+    base = {k: [row(f"c{k}", 0.5)] for k in range(4)}
+    c = compare(case_values(folds, "scar", "dice"), case_values(base, "scar", "dice"))
+    sd = float(np.std(np.array(diffs), ddof=1))
+    assert c["sd_units"] == pytest.approx(sd)
+    assert c["mdd80"] == pytest.approx(mdd80(sd, 4))
+    # chi-square upper bound of the spread at n = 4: sd * sqrt(3 / chi2_0.025(3))
+    upper_sd = sd * math.sqrt(3 / stats.chi2.ppf(0.025, 3))
+    assert c["mdd80_upper"] == pytest.approx(mdd80(upper_sd, 4))
+    assert c["mdd80_upper"] > 2 * c["mdd80"]  # the lower figure would not pass
 
 
 def _coverage(n_folds, n_cases, fold_sd, case_sd, reps, seed):

@@ -45,6 +45,9 @@ from .metrics import penalised
 
 ALPHA, POWER = 0.05, 0.80
 
+MAX_UNITS = 1_000_000  # units_needed gives no answer beyond this
+SPREAD_NOISE = 1e-12  # a spread below this fraction of the values is rounding (no_spread)
+
 
 def case_values(per_fold: dict[int, list[dict]], structure: str, metric: str) -> dict:
     """case -> (fold, value) of one structure and metric; distances penalised (NaN -> diagonal).
@@ -79,27 +82,37 @@ def pair(a: dict, b: dict) -> tuple[list[str], np.ndarray, np.ndarray, list, lis
     return both, va, vb, [a[c][0] for c in both], missing
 
 
+def no_spread(values: np.ndarray) -> bool:
+    """Whether the values' spread is zero up to floating-point noise: sd <= SPREAD_NOISE times
+    the largest magnitude (fold means of the same cases differ by rounding, ~1e-17)."""
+    scale = max(float(np.max(np.abs(values))), 1e-300)
+    return float(np.std(values)) <= SPREAD_NOISE * scale
+
+
 def t_interval(values: np.ndarray, alpha: float = ALPHA) -> tuple[float, float]:
     """(1 - alpha) t-interval of the mean of `values`: mean ± t_{1-alpha/2, n-1} sd / sqrt(n)
-    (scipy.stats.ttest_1samp); (NaN, NaN) below 2 values; (v, v) when all values equal v."""
+    (scipy.stats.ttest_1samp); (NaN, NaN) below 2 values or without spread (`no_spread`: the t
+    interval is undefined, and a zero-width one would claim certainty), (0, 0) when all are 0."""
     values = np.asarray(values, dtype=np.float64)
     if values.size < 2:
         return math.nan, math.nan
-    if np.all(values == values[0]):
-        return float(values[0]), float(values[0])
+    if np.all(values == 0):
+        return 0.0, 0.0
+    if no_spread(values):
+        return math.nan, math.nan
     ci = stats.ttest_1samp(values, 0.0).confidence_interval(1 - alpha)
     return float(ci.low), float(ci.high)
 
 
 def t_p(values: np.ndarray) -> float:
     """Two-sided one-sample t p of mean 0 (the paired t on differences); NaN below 2 values or
-    without spread (all equal and non-zero), 1.0 when every value is 0."""
+    without spread (`no_spread`, non-zero), 1.0 when every value is 0."""
     values = np.asarray(values, dtype=np.float64)
     if values.size < 2:
         return math.nan
     if np.all(values == 0):
         return 1.0
-    if np.all(values == values[0]):
+    if no_spread(values):
         return math.nan
     return float(stats.ttest_1samp(values, 0.0).pvalue)
 
@@ -136,16 +149,22 @@ def sd_upper(sd: float, n: int, alpha: float = ALPHA) -> float:
 
 
 def units_needed(sd: float, delta: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """The smallest n whose mdd80 at spread sd is at most delta (0 when sd is 0; None when the
-    spread is undefined, as with a single unit)."""
-    if not math.isfinite(sd):
+    """The smallest n whose mdd80 at spread sd is at most |delta|: 2 (the test's minimum) when sd
+    is 0; None when there is no answer: delta = 0 (no n detects no difference), an undefined
+    spread (a single unit) or more than MAX_UNITS. Doubling, then bisection (power rises with n)."""
+    if not (math.isfinite(sd) and math.isfinite(delta)) or delta == 0:
         return None
     if sd <= 0:
-        return 0
-    n = 2
-    while t_power(delta, sd, n, alpha) < power and n < 100_000:
-        n += 1
-    return n
+        return 2
+    lo, hi = 1, 2  # power(lo) < power <= power(hi) once found; n = 1 has no test
+    while t_power(delta, sd, hi, alpha) < power:
+        lo, hi = hi, hi * 2
+        if hi > MAX_UNITS:
+            return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if t_power(delta, sd, mid, alpha) >= power else (mid, hi)
+    return hi
 
 
 def wilcoxon_p(d: np.ndarray) -> float:
@@ -164,13 +183,14 @@ def wilcoxon_floor(n_nonzero: int) -> float:
     return min(1.0, 2.0 ** (1 - n_nonzero)) if n_nonzero else 1.0
 
 
-def holm(ps: list[float]) -> list[float]:
+def holm(ps: list[float], m: int | None = None) -> list[float]:
     """Holm's step-down adjusted p of a family of m comparisons: the k-th smallest p (k = 0..)
     times (m - k), made non-decreasing, at most 1. An undefined p (NaN) stays NaN and counts in m
-    as if it were the largest (conservative)."""
-    m = len(ps)
+    as if it were the largest (conservative); `m` (at least len(ps)) is the declared family's
+    size, so that a member that was not run or was left out still counts."""
+    m = max(len(ps), m or 0)
     order = sorted((p, i) for i, p in enumerate(ps) if not math.isnan(p))
-    out, running = [math.nan] * m, 0.0
+    out, running = [math.nan] * len(ps), 0.0
     for k, (p, i) in enumerate(order):
         running = max(running, min(1.0, (m - k) * p))
         out[i] = running
@@ -189,6 +209,8 @@ def compare(a: dict, b: dict, unit: str = "fold") -> dict:
     keys = sorted(set(units))
     unit_diffs = np.array([d[[u == k for u in units]].mean() for k in keys])
     sd_units, n_units = _sd(unit_diffs), int(unit_diffs.size)
+    if n_units > 1 and no_spread(unit_diffs):
+        sd_units = 0.0  # rounding, not spread (no_spread)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return {
@@ -229,6 +251,10 @@ def unit_text(c: dict) -> str:
     units = f"{c['n_units']} {c['unit']}{'s' if c['n_units'] != 1 else ''}"
     if c["n_units"] < 2:
         return f"{_num(c['mean_units'], '+.3f')}, n/a ({units}: no interval or test)"
+    if c["mean_units"] != 0 and math.isnan(c["p_units"]):
+        return (
+            f"{c['mean_units']:+.3f} in every one of {units}, n/a (no spread: no interval or test)"
+        )
     return (
         f"{c['mean_units']:+.3f} {interval_text(c['ci_units'])} over {units}, "
         f"t p = {_num(c['p_units'], '.2g')}; MDD80 {_num(c['mdd80'], '.3f')} "

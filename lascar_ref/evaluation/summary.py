@@ -215,7 +215,8 @@ def tabulate(
         summary.surface[TABLE3[recipe]] = _cells(final[recipe], "scar", SURFACE_METRICS)
     summary.surface = {k: v for k, v in summary.surface.items() if v}
     primary = [c for c in summary.paired if all(c[k] == v for k, v in PRIMARY.items())]
-    for c, p in zip(primary, holm([c["p_units"] for c in primary]), strict=True):
+    family = len(TABLE3) - 1  # the declared family: every baseline against full, run or not
+    for c, p in zip(primary, holm([c["p_units"] for c in primary], family), strict=True):
         c["endpoint"], c["p_holm"] = "primary", p
     for c in summary.paired:
         c.setdefault("endpoint", "exploratory")

@@ -224,3 +224,17 @@ def test_the_challenge_protocol_table_sits_beside_the_scar_rows():
     text = render(summary)
     assert "### LA scar on the LA surface (LAScarQS 2022 protocol)" in text
     assert "| B1 (III) | " in text.split("LAScarQS 2022 protocol")[1]
+
+
+def test_a_fold_without_a_split_does_not_hide_another_split_in_the_other_folds():
+    """One fold records no split, the others a split that differs from full's: a mismatch in
+    any fold leaves the recipe out (it was compared, noted only "unverifiable", before)."""
+    results = fold_results({"B1": [0.1, 0.1, 0.1]})
+    same, other = "a" * 64, "b" * 64
+    splits = {"full": {3: {k: same for k in range(3)}}, "B1": {3: {0: None, 1: other, 2: other}}}
+    summary = tabulate(results, [], splits)
+    assert not summary.paired
+    assert summary.notes == [
+        "B1 (III) vs Full (I+II+III): left out of the comparisons, trained on split "
+        "bbbbbbbbbbbb, none, Full (I+II+III) on aaaaaaaaaaaa"
+    ]

@@ -157,17 +157,20 @@ PRIMARY = {"table": "table3", "structure": "scar", "metric": "dice"}
 
 def split_note(label: str, a: dict[int, str | None], b: dict[int, str | None], ref: str) -> str:
     """ "" when the two results' checkpoints record one and the same split SHA-256; else one line
-    saying why they are not comparable (another split) or not verifiable (none recorded)."""
+    saying why they are not comparable (two different splits recorded anywhere, on either side,
+    in any fold: left out) or not verifiable (every recorded split agrees, some fold records
+    none: compared, and said)."""
     sa, sb = set(a.values()), set(b.values())
-    if None in sa | sb:
-        who = " and ".join(x for x, s in ((label, sa), (ref, sb)) if None in s)
-        return f"{label} vs {ref}: unverifiable, {who} records no split_sha256 (compared anyway)"
-    if sa != sb or len(sa) != 1:
-        names = lambda s: ", ".join(sorted(h[:12] for h in s))  # noqa: E731
+    recorded = (sa | sb) - {None}
+    if len(recorded) > 1:
+        names = lambda s: ", ".join(sorted(h[:12] if h else "none" for h in s))  # noqa: E731
         return (
             f"{label} vs {ref}: left out of the comparisons, trained on split {names(sa)}, "
             f"{ref} on {names(sb)}"
         )
+    if None in sa | sb:
+        who = " and ".join(x for x, s in ((label, sa), (ref, sb)) if None in s)
+        return f"{label} vs {ref}: unverifiable, {who} records no split_sha256 (compared anyway)"
     return ""
 
 

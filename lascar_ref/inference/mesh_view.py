@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .mesh import vertex_normals
 from .overlay import COLOURS, hex_rgb
 
 PIXEL_MM = 0.5  # the surface views' pixel
@@ -27,29 +28,6 @@ def screen_axes(view, up) -> tuple[np.ndarray, np.ndarray]:
     """(right, up) unit vectors of the screen for a viewer at direction `view` from the heart."""
     v, u = np.asarray(view, dtype=float), np.asarray(up, dtype=float)
     return np.cross(-v, u), u
-
-
-def outward_normals(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """(T, 3) unit normals of the triangles (points (V, 3), triangles (T, 3)), turned as a whole
-    so that they point away from the centroid on average."""
-    tri = points[triangles]  # (T, 3 corners, 3)
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-    away = np.sum(n * (tri.mean(axis=1) - points.mean(axis=0)), axis=1)
-    return n if away.sum() >= 0 else -n
-
-
-def vertex_normals(points: np.ndarray, triangles: np.ndarray, passes: int = 3) -> np.ndarray:
-    """(V, 3) unit vertex normals: the outward face normals summed over each vertex's triangles,
-    then `passes` rounds of averaging over the triangles' corners (smoothing the staircase)."""
-    face = outward_normals(points, triangles)
-    n = np.zeros_like(points)
-    np.add.at(n, triangles.ravel(), np.repeat(face, 3, axis=0))
-    for _ in range(passes):
-        corners = n[triangles].mean(axis=1)  # (T, 3)
-        n = np.zeros_like(points)
-        np.add.at(n, triangles.ravel(), np.repeat(corners, 3, axis=0))
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
 def zbuffer(cell: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -58,9 +58,15 @@ def render_mesh_view(mesh, view, up) -> tuple[np.ndarray, tuple]:
     size = size.astype(int)
     c = np.floor((xy - lo) / PIXEL_MM).astype(int)
     pixel, win = zbuffer(c[:, 1] * size[0] + c[:, 0], samples @ view)
-    face = owner[win]
+    return paint(pixel, scar[owner[win]], shade[win], size, lo)
+
+
+def paint(pixel, scar, shade, size, lo) -> tuple[np.ndarray, tuple]:
+    """The (H, W, 3) picture of the z-buffer's winners: `pixel` flat indices into a size[0] x
+    size[1] grid whose corner is `lo` (screen mm), scar red or wall grey, Lambert-shaded by
+    n . v; white elsewhere. Returns it with its extent (left, right, bottom, top) in mm."""
     rgb = np.ones((size[1] * size[0], 3))
-    colour = np.where(scar[face, None], hex_rgb(COLOURS["scar"]), hex_rgb(WALL_GREY))
-    rgb[pixel] = colour * (0.45 + 0.55 * np.clip(shade[win], 0, 1))[:, None]
+    colour = np.where(scar[:, None], hex_rgb(COLOURS["scar"]), hex_rgb(WALL_GREY))
+    rgb[pixel] = colour * (0.45 + 0.55 * np.clip(shade, 0, 1))[:, None]
     extent = (lo[0], lo[0] + size[0] * PIXEL_MM, lo[1], lo[1] + size[1] * PIXEL_MM)
     return rgb.reshape(size[1], size[0], 3), extent

@@ -26,14 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .mesh_view import PIXEL_MM, WALL_GREY, render_mesh_view, screen_axes, zbuffer
+from .mesh_view import PIXEL_MM, paint, render_mesh_view, screen_axes, zbuffer
 from .overlay import (
     COLOURS,
     DPI,
     PLANES,
     centre_of,
     draw,
-    hex_rgb,
     plane,
     require_matplotlib,
     save_figure,
@@ -89,11 +88,7 @@ def render_view(surface, view, up, spacing_mm) -> tuple[np.ndarray, tuple]:
     cell, depth, owner = (np.concatenate(v) for v in (cells, depths, owners))
     pixel, win = zbuffer(cell, depth)
     node = owner[win]
-    rgb = np.ones((size[1] * size[0], 3))
-    colour = np.where(hit[node, None], hex_rgb(COLOURS["scar"]), hex_rgb(WALL_GREY))
-    rgb[pixel] = colour * (0.45 + 0.55 * np.clip(shade[node], 0, 1))[:, None]
-    extent = (lo[0], lo[0] + size[0] * PIXEL_MM, lo[1], lo[1] + size[1] * PIXEL_MM)
-    return rgb.reshape(size[1], size[0], 3), extent
+    return paint(pixel, hit[node].astype(bool), shade[node], size, lo)
 
 
 def draw_view(ax, surface, name: str, view, up, spacing_mm, mesh=None) -> None:

@@ -4,6 +4,8 @@
                  [--grid original|preprocessed] [--mirror] [--device cpu] [--no-chain] [--figures]
                  [--fov crop|whole] [--re-evaluate]
   python eval.py --summary RUNS [--grid ...] [--no-evaluate] [--last-epoch]
+  python eval.py --pred DIR --data DATA --fold k|all [--name NAME] [--out OUT] [--labels ...]
+                 [--splits FILE | --n-folds 5 --seed 0] [--re-evaluate]
 
 --ckpt: sliding-window inference on the fold's validation cases (the fold, data and preprocessing
 stored in the checkpoint unless given), predictions as NIfTI in each case's original geometry and
@@ -16,6 +18,13 @@ without Task 1 scores Stage I on Task 2. A stored metrics.json is reused only wh
 with one empty mask as the diagonal of its field of view, with the number of such cases shown.
 --fov whole scores what predict.py produces: inference over the whole resampled scan through the
 same code (inference/whole_scan.py), so false positives outside the training crop count.
+--pred: any model's predicted label maps (nnU-Net's or another's: DIR/{case}.nii.gz, the case name
+with "/" as "_"; --fold all: DIR/fold{k}/) scored on the fold's validation cases by the same
+metrics, grid and penalty as --ckpt, into OUT/fold{k}/metrics.{csv,json}; the values are read
+by --labels, else by the dataset.json nnU-Net writes beside its predictions (region-based output:
+a voxel counts in the region its value names only), else by the dataset's own mapping. Every
+missing or extra file, wrong shape or affine and unnamed value is reported at once, before any
+metric. OUT/external.json makes OUT a Table 3 row named NAME for --summary (put OUT under RUNS).
 --figures (needs the viz extra) adds a Fig. 3-like PNG per case and the training curves.
 --summary: Tables 2 and 3 over every fold and recipe under RUNS (train.py --recipe), evaluating
 what has no up-to-date result, with paired comparisons (each recipe against full, each Table 2
@@ -51,14 +60,24 @@ def parse(argv=None) -> argparse.Namespace:
     what.add_argument(
         "--summary", metavar="RUNS", help="Tables 2 and 3 over the recipe folders under RUNS"
     )
+    what.add_argument(
+        "--pred", metavar="DIR", help="a folder of predicted label maps (nnU-Net or any model)"
+    )
+    p.add_argument("--name", help="--pred: the model's name, its Table 3 row (default: DIR's)")
+    p.add_argument(
+        "--labels", help="--pred: the prediction files' values, e.g. la=1,scar=2 (see above)"
+    )
+    p.add_argument("--splits", help="--pred: a split file (ours or nnU-Net's splits_final.json)")
+    p.add_argument("--n-folds", type=int, default=5, help="--pred: folds of the assignment")
+    p.add_argument("--seed", type=int, default=0, help="--pred: seed of the assignment")
     p.add_argument(
         "--data",
         help="dataset folder in any layout (default: the one the checkpoint was trained on)",
     )
     p.add_argument(
         "--fold",
-        type=int,
-        help="fold whose validation cases are evaluated (default: the checkpoint's)",
+        help="fold whose validation cases are evaluated (default: the checkpoint's); --pred: a "
+        "fold number or all",
     )
     p.add_argument("--out", default="eval", help="output folder (default: eval)")
     p.add_argument("--cases", nargs="+", help="only these validation cases (e.g. task1/train_3)")
@@ -112,9 +131,54 @@ def parse(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def fold_number(text: str | None) -> int | None:
+    """--fold as an integer (None when not given); ValueError naming the value otherwise."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--fold {text!r}: expected a fold number") from None
+
+
+def predictions(a: argparse.Namespace) -> int:
+    """--pred: score a folder of predictions per fold and mark --out as an external model."""
+    from lascar_ref.config import show_bars
+    from lascar_ref.evaluation.external import Request, record, score, validation_cases
+
+    if not a.data or a.fold is None:
+        raise ValueError("--pred needs --data (the dataset predicted) and --fold (k or all)")
+    if a.grid != "original":
+        raise ValueError("--pred is scored on the original grid, where the predictions lie")
+    name = a.name or Path(a.pred).resolve().name
+    given = {"data": a.data, "labels": a.labels, "splits": a.splits, "seed": a.seed}
+    if a.fold == "all":
+        first = Request(str(Path(a.pred) / "fold0"), fold=0, n_folds=a.n_folds, **given)
+        folds = list(range(validation_cases(first)[3]))  # the assignment's (or file's) folds
+    else:
+        folds = [fold_number(a.fold)]
+    for k in folds:
+        where = Path(a.pred) / f"fold{k}" if a.fold == "all" else Path(a.pred)
+        req = Request(str(where.resolve()), fold=k, n_folds=a.n_folds, **given)
+        req.data = str(Path(a.data).resolve())
+        out = Path(a.out) / f"fold{k}"
+        bars = show_bars(a.progress)
+        rows, why, _, n_folds = score(req, out, reuse=not a.re_evaluate, progress=bars)
+        if not why:
+            print(f"fold {k}: {out / 'metrics.json'} is up to date (same provenance)")
+        record(Path(a.out), name, req, n_folds)
+        print(f"{name}, fold {k}: metrics in {out}/")
+        print(table2([(name, rows)]))
+    print(f"{Path(a.out) / 'external.json'}: {name} is a Table 3 row of eval.py --summary")
+    return 0
+
+
 def main(argv=None) -> int:
     a = parse(argv)
     try:
+        if a.pred:
+            return predictions(a)
+        a.fold = fold_number(a.fold)
         if a.figures:
             from lascar_ref.evaluation.figures import require_matplotlib
 

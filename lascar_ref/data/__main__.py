@@ -5,8 +5,15 @@ python -m lascar_ref.data check DIR [--labels la=1,scar=2]
                                  nnU-Net layout), the layout, the label mapping, the stages it
                                  supports and the groups of copies of one scan
 python -m lascar_ref.data folds DIR [--n-folds 5] [--seed 0] [--out splits.json] [--labels ...]
+                                 [--format lascar_ref|nnunet]
                                  each case's fold and group, exactly as training assigns them
-                                 (train.py --splits reads the file back)
+                                 (train.py --splits reads the file back); --format nnunet writes
+                                 nnU-Net's splits_final.json (fold k = entry k), names as ours
+python -m lascar_ref.data nnunet DIR OUT [--n-folds 5] [--seed 0] [--splits FILE] [--labels ...]
+                                 the LA + scar cases as an nnU-Net v2 raw dataset (dataset.json,
+                                 imagesTr/, labelsTr/) with our folds as its splits_final.json and
+                                 the case-name mapping (nnunet_export.py), so that nnU-Net trains
+                                 on exactly our folds and its predictions pair with our cases
 python -m lascar_ref.data phantoms OUT [--layout lascarqs|msd|nnunet] [--n-task1 6
                                         --n-task2-only 4 --shape 576 576 44
                                         --spacing 0.625 0.625 2.5 --seed 0]
@@ -47,6 +54,19 @@ def main(argv=None) -> int:
     f.add_argument("--seed", type=int, default=0, help="seed of the assignment (default: 0)")
     f.add_argument("--out", help="also write the split file (JSON) here")
     f.add_argument("--labels", help=LABELS_HELP)
+    f.add_argument(
+        "--format",
+        choices=("lascar_ref", "nnunet"),
+        default="lascar_ref",
+        help="--out as our split file (default) or nnU-Net's splits_final.json",
+    )
+    x = sub.add_parser("nnunet", help="write the LA + scar cases as an nnU-Net raw dataset")
+    x.add_argument("root")
+    x.add_argument("out", help="the nnU-Net raw dataset folder, e.g. .../Dataset501_LAScar")
+    x.add_argument("--n-folds", type=int, default=N_FOLDS, help="number of folds (default: 5)")
+    x.add_argument("--seed", type=int, default=0, help="seed of the assignment (default: 0)")
+    x.add_argument("--splits", help="a split file to use instead of the assignment")
+    x.add_argument("--labels", help=LABELS_HELP)
     g = sub.add_parser("phantoms", help="write a synthetic phantom dataset")
     g.add_argument("out")
     g.add_argument(
@@ -72,7 +92,9 @@ def main(argv=None) -> int:
         if a.cmd == "check":
             return check(a.root, a.labels)
         if a.cmd == "folds":
-            return folds(a.root, a.n_folds, a.seed, a.out, a.labels)
+            return folds(a.root, a.n_folds, a.seed, a.out, a.labels, a.format)
+        if a.cmd == "nnunet":
+            return nnunet(a.root, a.out, a.n_folds, a.seed, a.splits, a.labels)
     except DataError as e:
         print(f"{a.cmd}: error: {e}", file=sys.stderr)
         return 2
@@ -90,14 +112,14 @@ def check(root: str, labels: str | None) -> int:
     return 1 if problems else 0
 
 
-def folds(root: str, n_folds: int, seed: int, out: str | None, labels: str | None) -> int:
+def folds(
+    root: str, n_folds: int, seed: int, out: str | None, labels: str | None, form: str
+) -> int:
     """The assignment training makes (stage_data.fold_split), without training: validate and
     read every scan, group copies, deal the groups; print one line per case."""
-
+    from .assignment import dataset_assignment
     from .dataset import open_dataset
-    from .fingerprint import fingerprint
-    from .groups import assign_by_group, group_scans
-    from .input_checks import load_case
+    from .nnunet_export import write_nnunet_splits
     from .splits import split_sha256, write_splits
 
     if n_folds < 2:
@@ -105,22 +127,49 @@ def folds(root: str, n_folds: int, seed: int, out: str | None, labels: str | Non
     ds = open_dataset(root, labels)
     for message in ds.ignored:
         print(f"warning: {message}")
-    prints, tasks = {}, ds.names()
-    for cases in ds.cases.values():
-        for case in cases:
-            img, _, _ = load_case(case)
-            prints[case.name] = fingerprint(img.data, img.affine)
-    groups = group_scans(prints, tasks)
-    assigned = assign_by_group(groups, n_folds, seed)
+    assigned, groups = dataset_assignment(ds, n_folds, seed)
     of = groups.of()
     for name in sorted(assigned):
         print(f"{name}\tfold {assigned[name]}\tgroup {of[name]}")
     for line in groups.lines():
         print(line)
     print(f"split SHA-256 {split_sha256(assigned)} ({n_folds} folds, seed {seed})")
-    if out:
+    if out and form == "nnunet":
+        write_nnunet_splits(out, assigned, n_folds)
+        print(f"wrote {out} (nnU-Net's splits_final.json; case names as in {root})")
+        if any("/" in n for n in assigned):
+            print(
+                "note: these case names hold '/', which nnU-Net's do not; for nnU-Net write the "
+                f"LA + scar cases with: python -m lascar_ref.data nnunet {root} OUT"
+            )
+    elif out:
         write_splits(out, assigned, groups, n_folds, seed, ds.root)
         print(f"wrote {out}")
+    return 0
+
+
+def nnunet(
+    root: str, out: str, n_folds: int, seed: int, splits: str | None, labels: str | None
+) -> int:
+    """Write the LA + scar cases of `root` as an nnU-Net raw dataset with our folds."""
+    from .assignment import dataset_assignment
+    from .dataset import open_dataset
+    from .nnunet_export import MAPPING, export_nnunet
+    from .splits import check_split, read_splits
+
+    ds = open_dataset(root, labels)
+    assigned, groups = dataset_assignment(ds, n_folds, seed)
+    if splits:
+        given = read_splits(splits)
+        check_split(given, ds.names(), groups)
+        assigned, n_folds = given.folds, given.n_folds
+    mapping = export_nnunet(ds, assigned, n_folds, out)
+    print(
+        f"wrote {len(mapping['cases'])} LA + scar cases to {out} (nnU-Net v2 raw layout), "
+        f"{out}/splits_final.json ({n_folds} folds of split {mapping['split_sha256'][:12]}...) "
+        f"and {out}/{MAPPING}"
+    )
+    print("note: nnU-Net trains on the LA + scar cases only; our Stage I also uses LA-only scans")
     return 0
 
 

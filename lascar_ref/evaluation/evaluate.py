@@ -71,7 +71,7 @@ def evaluate(
             whole = [scan.probs[name] for name in spec.outputs]  # stored grid
         else:
             probs = case_probs(p, predict, cfg, device, mirror)  # (K, X, Y, Z) preprocessed
-        truth = _truth(p, spec, cfg, grid, raw_image.spacing_mm)
+        truth = truth_masks(p, spec.outputs, cfg, grid, raw_image.spacing_mm)
         for k, name in enumerate(spec.outputs):
             prob = whole[k] if fov == "whole" else to_original_grid(probs[k], p.meta)
             original = prob > 0.5
@@ -82,7 +82,7 @@ def evaluate(
                 raw_image.header,
             )
             pred = original if grid == "original" else probs[k] > 0.5  # (crop: preprocessed)
-            rows.append(_case_row(p.name, name, pred, truth))
+            rows.append(case_row(p.name, name, pred, truth))
     write_reports(rows, out, {p.name: p.meta["source"] for p in val}, provenance)
     return rows
 
@@ -116,7 +116,7 @@ def case_probs(p, predict, cfg: TrainConfig, device: torch.device, mirror: bool)
     return probs[0].float().cpu().numpy()
 
 
-def _truth(p, spec: StageSpec, cfg: TrainConfig, grid: str, raw_spacing) -> dict:
+def truth_masks(p, outputs, cfg: TrainConfig, grid: str, raw_spacing) -> dict:
     """Ground truth of one case on the metric grid: {"spacing", "wall", structure: mask}; on the
     original grid read from the raw files (the wall, Eq. 6, of the raw LA), else the cached
     preprocessed arrays."""
@@ -125,14 +125,14 @@ def _truth(p, spec: StageSpec, cfg: TrainConfig, grid: str, raw_spacing) -> dict
         if p.scar is not None:
             masks["scar"] = np.asarray(p.scar) > 0
         return {**masks, "spacing": cfg.spacing_mm, "wall": np.asarray(p.wall) > 0}
-    masks = {name: read_structure(p.meta["source"], name) for name in {"la", *spec.outputs}}
+    masks = {name: read_structure(p.meta["source"], name) for name in {"la", *outputs}}
     wall = None
     if "scar" in masks:
         wall = wall_mask(masks["la"], raw_spacing, cfg.delta_in_mm, cfg.delta_out_mm)
     return {**masks, "spacing": raw_spacing, "wall": wall}
 
 
-def _case_row(case: str, name: str, pred: np.ndarray, truth: dict) -> dict:
+def case_row(case: str, name: str, pred: np.ndarray, truth: dict) -> dict:
     """One metrics row: Dice, distances, the diagonal (penalty) and, for scar, the burden and
     the challenge's surface scores on the ground-truth LA surface (surface.py)."""
     gt, spacing = truth[name], truth["spacing"]

@@ -14,7 +14,10 @@ otherwise (or, with evaluate=False, names the stale result), and builds
 Only results trained on the same split assignment are compared: each checkpoint's recorded
 split SHA-256 is read, a recipe trained on another split than full is left out of the
 comparisons (named in `notes` with both hashes), and a checkpoint that records none is named as
-unverifiable. `last=True` tabulates every stage's last epoch (stage{N}.last.pt) instead of its
+unverifiable. An external model (external.py: any folder under RUNS with an external.json, written
+by `eval.py --pred`) is a Table 3 row of its own name, compared with full by the same paired
+statistics and the same split check, as an exploratory comparison: the primary family stays the
+four baselines. `last=True` tabulates every stage's last epoch (stage{N}.last.pt) instead of its
 kept one, so the optimism of choosing the epoch on the scans it is scored on can be seen.
 Cells: mean ± std of the fold means, with the pooled per-case mean ± std (n) beside; distances
 penalised (tables.py). A missing recipe, fold or checkpoint is named in `missing`, never
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from ..recipe_table import MANIFEST, RECIPES
 from .evaluate import init_chain, stored_or_evaluated
+from .external import collect_external
 from .paired import case_values, compare, holm
 from .postprocess_choice import choose_for_recipe
 from .tables import METRICS, SURFACE_METRICS, TITLES, fold_cell
@@ -52,7 +56,8 @@ class Summary:
     paired: one dict per comparison (paired.compare plus table, row, reference, structure,
     metric, endpoint "primary" / "exploratory", p_holm); missing: what could not be tabulated,
     by name; notes: comparisons left out or unverifiable (split assignments), by name;
-    checkpoint: "kept" (stage{N}.pt) or "last" (stage{N}.last.pt)."""
+    checkpoint: "kept" (stage{N}.pt) or "last" (stage{N}.last.pt); external: the names of the
+    Table 3 rows that are external models' predictions (external.py)."""
 
     table2: dict[str, dict[str, dict[str, dict]]] = field(default_factory=dict)
     table3: dict[str, dict[str, dict]] = field(default_factory=dict)
@@ -62,6 +67,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     postprocessing: dict[str, dict] = field(default_factory=dict)  # recipe -> choice
     checkpoint: str = "kept"
+    external: list[str] = field(default_factory=list)
 
 
 def find_runs(runs_dir: Path) -> dict[str, tuple[Path, dict]]:
@@ -175,10 +181,15 @@ def split_note(label: str, a: dict[int, str | None], b: dict[int, str | None], r
 
 
 def tabulate(
-    results: Results, missing: list[str] | None = None, splits: Splits | None = None
+    results: Results,
+    missing: list[str] | None = None,
+    splits: Splits | None = None,
+    external: dict[str, PerFold] | None = None,
+    external_splits: dict[str, dict[int, str | None]] | None = None,
 ) -> Summary:
     """Tables 2 and 3 and the paired comparisons of collected results; comparisons only between
-    results of one split assignment (split_note), Holm over the primary endpoint's."""
+    results of one split assignment (split_note), Holm over the primary endpoint's. `external`:
+    name -> fold -> case rows of external models (Table 3 rows, exploratory comparisons)."""
     summary = Summary(missing=list(missing or []))
     splits = splits or {}
     final = {recipe: stages[max(stages)] for recipe, stages in results.items()}
@@ -216,8 +227,26 @@ def tabulate(
             )
     for recipe in (r for r in TABLE3 if r in final and r != "full"):
         summary.surface[TABLE3[recipe]] = _cells(final[recipe], "scar", SURFACE_METRICS)
+    for name, per_fold in (external or {}).items():
+        summary.external.append(name)
+        summary.table3[name] = _cells(per_fold, "scar")
+        summary.surface[name] = _cells(per_fold, "scar", SURFACE_METRICS)
+        if "full" not in final:
+            continue
+        sb = split_of("full", max(results["full"]))
+        if compared(name, (external_splits or {}).get(name, {}), sb, TABLE3["full"]):
+            a, b = per_fold, final["full"]
+            for c in _compare("table3", name, TABLE3["full"], a, b, "scar") + _compare(
+                "surface", name, TABLE3["full"], a, b, "scar", SURFACE_METRICS
+            ):
+                summary.paired.append({**c, "endpoint": "exploratory"})
     summary.surface = {k: v for k, v in summary.surface.items() if v}
-    primary = [c for c in summary.paired if all(c[k] == v for k, v in PRIMARY.items())]
+    baselines = {TABLE3[r] for r in TABLE3 if r != "full"}
+    primary = [
+        c
+        for c in summary.paired
+        if c["row"] in baselines and all(c[k] == v for k, v in PRIMARY.items())
+    ]
     family = len(TABLE3) - 1  # the declared family: every baseline against full, run or not
     for c, p in zip(primary, holm([c["p_units"] for c in primary], family), strict=True):
         c["endpoint"], c["p_holm"] = "primary", p
@@ -233,7 +262,14 @@ def summarize_runs(
     """Tables 2 and 3, the paired comparisons and each recipe's postprocessing choice (written to
     RECIPE/postprocessing.json; not with last=True, whose predictions are not the kept ones) from
     every recipe folder under runs_dir."""
-    summary = tabulate(*collect(runs_dir, evaluate, grid, say, last))
+    results, missing, splits = collect(runs_dir, evaluate, grid, say, last)
+    external, external_splits = {}, {}
+    if grid == "original":
+        external, more, external_splits = collect_external(runs_dir, evaluate, say)
+        missing += more
+    elif list(Path(runs_dir).rglob("external.json")):
+        missing.append("external models: scored on the original grid only (--grid original)")
+    summary = tabulate(results, missing, splits, external, external_splits)
     summary.checkpoint = "last" if last else "kept"
     if not last:
         for recipe, (folder, manifest) in find_runs(runs_dir).items():

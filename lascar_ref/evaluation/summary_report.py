@@ -130,9 +130,17 @@ def render(summary: Summary) -> str:
         markdown_table(
             "Table 3 — scar segmentation by baseline",
             "Recipe",
-            [(TABLE3[r], c) for r, c in summary.table3.items()],
+            [(TABLE3.get(r, r), c) for r, c in summary.table3.items()],
         )
     )
+    if summary.external:
+        parts.append(
+            f"External rows ({', '.join(summary.external)}): another model's predictions "
+            "(eval.py --pred) scored by the same code on the same validation cases of the same "
+            "folds; each is compared with Full as an exploratory comparison, outside the primary "
+            "family. A model trained on an export of `python -m lascar_ref.data nnunet` saw the "
+            "LA + scar scans only: nnU-Net cannot use the LA-only scans our Stage I trains on."
+        )
     if summary.surface:
         rows = list(summary.surface.items())
         parts.append(markdown_table(SURFACE_TITLE, "Stage / recipe", rows, SURFACE_METRICS))
@@ -176,7 +184,7 @@ def write_summary(summary: Summary, out: Path, name: str = "summary") -> None:
         for m, c in ms.items()
     ]
     cells += [
-        ("table3", TABLE3[r], "scar", m, c)
+        ("table3", TABLE3.get(r, r), "scar", m, c)
         for r, ms in summary.table3.items()
         for m, c in ms.items()
     ]
@@ -213,6 +221,7 @@ def write_summary(summary: Summary, out: Path, name: str = "summary") -> None:
         "notes",
         "postprocessing",
         "checkpoint",
+        "external",
     )
     payload = {k: getattr(summary, k) for k in fields}
     (out / f"{name}.json").write_text(json.dumps(_finite(payload), indent=1))

@@ -44,7 +44,7 @@ def test_stage_table_is_the_papers():
         {"E", "D_scar"},
     ]
     assert STAGES[2].decoders == {"la": "decoder_la", "scar": "decoder_scar"}
-    assert STAGES[2].loss_weights == ("lam", "alpha_t", "beta_la", "beta_scar")
+    assert STAGES[2].loss_weights == ("lam", "alpha_t", "beta_la", "beta_scar", "wall_weighting")
 
 
 def test_every_group_prefix_names_a_module_of_the_stage_model():

@@ -8,6 +8,7 @@ Tests: tests/test_config.py
 
 from __future__ import annotations
 
+from ..losses.stage_losses import WALL_WEIGHTINGS  # --wall-weighting
 from ..stage_table import STAGES
 
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")  # --amp (runtime/device.py)
@@ -52,4 +53,9 @@ def config_checks(c) -> list[tuple[str, bool, str]]:
         ("lam", 0 <= c.lam <= 1, "must lie in [0, 1]"),
         ("progress", c.progress in PROGRESS_CHOICES, f"must be one of {PROGRESS_CHOICES}"),
         ("scar_bias_init", c.scar_bias_init in BIAS_CHOICES, f"must be one of {BIAS_CHOICES}"),
+        (
+            "wall_weighting",
+            c.wall_weighting in WALL_WEIGHTINGS,
+            f"must be one of {WALL_WEIGHTINGS}",
+        ),
     ]

@@ -149,6 +149,14 @@ class TrainConfig:
         "epochs over which alpha(t) ramps from 0 to its maximum",
         "Eq. 7, docs/design.md §2",
     )
+    wall_weighting: str = opt(
+        "paper",
+        LOSS,
+        "voxel weight of the Stage II scar loss: paper: W = 1 + alpha M_wall (Eq. 7); suppress: "
+        "also weigh up negatives outside the wall and down labelled scar there (a Deviation, "
+        "opt-in)",
+        "Eq. 7-8, docs/design.md §3",
+    )
     delta_in_mm: float = opt(DELTA_IN_MM, LOSS, "wall band depth into the LA, mm", "Eq. 6")
     delta_out_mm: float = opt(DELTA_OUT_MM, LOSS, "wall band width outside the LA, mm", "Eq. 6")
     patch: tuple[int, int, int] = opt(

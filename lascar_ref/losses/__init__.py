@@ -2,12 +2,15 @@
 
 from .dice_ce import bce_loss, dice_ce_loss, soft_dice_loss
 from .stage_losses import (
+    WALL_WEIGHTINGS,
     alpha_schedule,
     combine_stage2,
+    scar_weight,
     spatial_weight,
     stage1_loss,
     stage2_loss,
     stage3_loss,
+    suppressing_weight,
 )
 from .wall_mask import wall_mask
 
@@ -22,4 +25,7 @@ __all__ = [
     "wall_mask",
     "alpha_schedule",
     "spatial_weight",
+    "suppressing_weight",
+    "scar_weight",
+    "WALL_WEIGHTINGS",
 ]

@@ -94,9 +94,11 @@ def fit(cfg: TrainConfig, say=print) -> dict:
 
 def loss_weights(spec: StageSpec, cfg: TrainConfig, epoch: int) -> dict[str, float]:
     """The keywords of this epoch's stage loss (spec.loss_weights): lam (Eq. 1), alpha_t (Eq. 7,
-    ramping only in the stage with the wall prior), beta_la and beta_scar (Eq. 5)."""
+    ramping only in the stage with the wall prior), beta_la and beta_scar (Eq. 5), and
+    wall_weighting (which weight map Eq. 8 uses, losses/stage_losses.scar_weight)."""
     alpha = alpha_schedule(epoch, cfg.alpha_max, cfg.alpha_ramp_epochs) if spec.wall_prior else 0.0
     every = {"lam": cfg.lam, "alpha_t": alpha, "beta_la": cfg.beta_la, "beta_scar": cfg.beta_scar}
+    every["wall_weighting"] = cfg.wall_weighting
     return {name: every[name] for name in spec.loss_weights}
 
 

@@ -110,3 +110,42 @@ def test_a_finer_grid_is_not_an_easier_phantom():
     coarse = voxel_noise((96, 96, 24), (1.25, 1.25, 2.5))
     fine = voxel_noise((192, 192, 24), (0.625, 0.625, 2.5))
     assert 1.5 <= fine / coarse <= 2.3, (coarse, fine)  # measured 1.73; per-voxel sigma: 0.94
+
+
+def test_another_label_noise_rate_changes_the_label_only():
+    """The testbed's noise rates (bench/bench_prior_claim.py): the same seed at label_noise 0,
+    the default and 3x the default gives a byte-identical image, LA and true scar; the label is
+    the true scar alone at 0, the default's label at its own rate, and a superset of the
+    default's (its blobs kept) with about the asked-for share of noise above it."""
+    shape, spacing = (96, 96, 24), (1.25, 1.25, 2.5)
+    base = make_phantom(2, shape, spacing)
+    at = {r: make_phantom(2, shape, spacing, label_noise=r) for r in (0.0, 0.08, 0.24)}
+    for p in at.values():
+        for key in ("image", "la", "scar_true", "wall", "enhancing"):
+            assert np.array_equal(p[key], base[key]), key
+    true = base["scar_true"]
+    assert np.array_equal(at[0.0]["scar"] > 0, true)
+    assert np.array_equal(at[0.08]["scar"], base["scar"])
+    high, default = at[0.24]["scar"] > 0, base["scar"] > 0
+    assert (high >= default).all() and high.sum() > default.sum()
+    share = (high & ~true).sum() / high.sum()
+    assert 0.22 <= share <= 0.30, share  # blobs of 1.5-2.5 mm overshoot the target a little
+    with pytest.raises(ValueError, match="label_noise 0.04"):
+        make_phantom(2, shape, spacing, label_noise=0.04)
+
+
+def test_the_truth_folder_holds_true_scar_and_confounders(tmp_path):
+    """write_phantom_dataset(truth=...) writes what make_phantom returns and nothing else
+    changes: the dataset's files are those of a run without truth."""
+    shape, spacing = (64, 64, 16), (1.25, 1.25, 2.5)
+    a = write_phantom_dataset(tmp_path / "a", 2, 1, shape, spacing, seed=3)
+    b = write_phantom_dataset(tmp_path / "b", 2, 1, shape, spacing, seed=3, truth=tmp_path / "t")
+    for case in ("train_1", "train_2"):
+        d = f"task1/train_data/{case}"
+        for f in ("enhanced.nii.gz", "atriumSegImgMO.nii.gz", "scarSegImgM.nii.gz"):
+            assert filecmp.cmp(a / d / f, b / d / f, shallow=False)
+        p = make_phantom(3 * 100_003 + int(case[-1]) - 1, shape, spacing)
+        true = read_volume(tmp_path / "t" / case / "scar_true.nii.gz").data
+        enh = read_volume(tmp_path / "t" / case / "enhancing.nii.gz").data
+        assert np.array_equal(true > 0, p["scar_true"]) and np.array_equal(enh > 0, p["enhancing"])
+        assert true.shape == shape

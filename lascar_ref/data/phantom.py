@@ -34,7 +34,7 @@ from scipy import ndimage
 
 from .layout import IMAGE, LA, SCAR
 from .nifti_io import write_volume
-from .phantom_anatomy import make_anatomy, smooth_field
+from .phantom_anatomy import make_anatomy, more_label_noise, smooth_field
 from .phantom_style import DEFAULT_STYLE, PhantomStyle, noise_sigma_for
 
 REALISTIC_SHAPE = (576, 576, 44)
@@ -42,12 +42,25 @@ REALISTIC_SPACING = (0.625, 0.625, 2.5)
 
 
 def make_phantom(
-    seed: int, shape=REALISTIC_SHAPE, spacing=REALISTIC_SPACING, style: PhantomStyle = DEFAULT_STYLE
+    seed: int,
+    shape=REALISTIC_SHAPE,
+    spacing=REALISTIC_SPACING,
+    style: PhantomStyle = DEFAULT_STYLE,
+    label_noise: float | None = None,
 ) -> dict[str, np.ndarray]:
     """One phantom (X, Y, Z): {"image": int16, "la": uint16 (0/420), "scar": uint8 (0/1, the
     annotation with its label noise), "scar_true": bool (the enhanced scar), "wall": bool (the
     2-3 mm LA wall), "la_blood": bool (LA and the whole veins, labelled or not), "enhancing":
-    bool (scar-like confounders outside the wall)}."""
+    bool (scar-like confounders outside the wall)}.
+    label_noise: the scar label at another noise rate with everything else, the image included,
+    byte-identical to the default: 0 is the true scar alone; a rate above style.label_noise keeps
+    the default's noise blobs and adds more from a separate stream (seed, 1), in the label only
+    (phantom_anatomy.more_label_noise); None or style.label_noise is the default."""
+    if label_noise is not None and 0 < label_noise < style.label_noise:
+        raise ValueError(
+            f"label_noise {label_noise}: 0, or at least the style's {style.label_noise} (noise "
+            "is only added to or taken out of the default label, so that the image stays)"
+        )
     rng = np.random.default_rng(seed)
     a = make_anatomy(rng, shape, spacing, style)
     img = np.full(shape, 0.55, dtype=np.float32)
@@ -96,10 +109,16 @@ def make_phantom(
         img + sigma * rng.standard_normal(shape, dtype=np.float32),
         sigma * rng.standard_normal(shape, dtype=np.float32),
     )
+    label = a["scar_label"]
+    if label_noise == 0:
+        label = a["scar"]
+    elif label_noise is not None and label_noise > style.label_noise:
+        extra = np.random.default_rng([seed, 1])  # not the image's stream
+        label = more_label_noise(extra, a, spacing, label_noise, style)
     return {
         "image": np.round(img * 400).astype(np.int16),
         "la": (a["la"] * 420).astype(np.uint16),
-        "scar": a["scar_label"].astype(np.uint8),
+        "scar": label.astype(np.uint8),
         "scar_true": a["scar"],
         "wall": a["wall"],
         "la_blood": a["la_blood"],
@@ -129,9 +148,14 @@ def write_phantom_dataset(
     spacing=REALISTIC_SPACING,
     seed: int = 0,
     progress: bool = False,
+    label_noise: float | None = None,
+    truth: str | Path | None = None,
 ) -> Path:
     """Write task1/ (n_task1 scans, LA + scar) and task2/ (those scans at shuffled indices plus
-    n_task2_only LA-only scans) under `root`; returns root."""
+    n_task2_only LA-only scans) under `root`; returns root. label_noise: the scar labels at that
+    rate, the images identical (make_phantom). truth: a folder that gets, per Task 1 scan,
+    train_{i}/scar_true.nii.gz (the enhanced scar, no label noise) and enhancing.nii.gz (the
+    scar-like confounders outside the wall), uint8 0/1 on the scan's grid."""
     root = Path(root)
     rng = np.random.default_rng(seed)
     order = rng.permutation(n_task1 + n_task2_only)  # task2 index of each scan
@@ -142,12 +166,16 @@ def write_phantom_dataset(
 
         scans = tqdm(scans, desc="phantoms", unit="scan")
     for i in scans:
-        p = make_phantom(seed * 100_003 + i, shape, spacing)
+        p = make_phantom(seed * 100_003 + i, shape, spacing, label_noise=label_noise)
         if i < n_task1:
             d = root / "task1" / "train_data" / f"train_{i + 1}"
             write_volume(d / IMAGE, p["image"], aff)
             write_volume(d / LA, p["la"], aff)
             write_volume(d / SCAR, p["scar"], aff)
+            if truth is not None:
+                t = Path(truth) / f"train_{i + 1}"
+                write_volume(t / "scar_true.nii.gz", p["scar_true"].astype(np.uint8), aff)
+                write_volume(t / "enhancing.nii.gz", p["enhancing"].astype(np.uint8), aff)
         d = root / "task2" / "train_data" / f"train_{order[i] + 1}"
         write_volume(d / IMAGE, p["image"], aff)
         write_volume(d / LA, p["la"], aff)

@@ -160,7 +160,20 @@ def make_anatomy(
         "enhancing": enhancing,
         "enhancing_kind": kind,
         "inflow": _near_points(x, y, z, [(p, r + INFLOW_REACH_MM) for p, r in ostia]) & blood,
+        "noise_bands": bands,  # (inside the cavity, beyond the wall): where label noise falls
     }
+
+
+def more_label_noise(
+    rng: np.random.Generator, anatomy: dict, spacing, rate: float, style=DEFAULT_STYLE
+) -> np.ndarray:
+    """The scar label of `anatomy` (make_anatomy's maps) with label noise raised to `rate` of
+    the label: its own noise blobs kept, more drawn from `rng` in the same bands (X, Y, Z) bool.
+    The label only: nothing else of the phantom changes."""
+    scar = anatomy["scar"]
+    xyz = _grid(scar.shape, spacing)
+    noise = anatomy["scar_label"] & ~scar
+    return scar | _label_noise(rng, xyz, style, anatomy["noise_bands"], scar, rate, noise)
 
 
 def _la_body(rng, xyz, style):
@@ -268,13 +281,15 @@ def _noise_bands(la, d_out, thickness, others, spacing):
     )
 
 
-def _label_noise(rng, xyz, style, bands, scar):
+def _label_noise(rng, xyz, style, bands, scar, rate=None, noise=None):
     """Blobs labelled scar with no enhancement, alternating between the two bands, until they
-    are style.label_noise of the scar label (at most 64 tries)."""
+    are `rate` (default style.label_noise) of the scar label (at most 64 tries), added to
+    `noise` (default none)."""
     x, y, z = xyz
     shape = scar.shape
-    noise = np.zeros(shape, dtype=bool)
-    target = style.label_noise / max(1 - style.label_noise, 1e-6) * scar.sum()
+    noise = np.zeros(shape, dtype=bool) if noise is None else noise.copy()
+    rate = style.label_noise if rate is None else rate
+    target = rate / max(1 - rate, 1e-6) * scar.sum()
     for i in range(64):
         if noise.sum() >= target or (i >= 2 and not target):
             break

@@ -99,3 +99,61 @@ def test_no_scar_on_either_side_and_an_empty_la():
     void = np.zeros((4, 4, 4), bool)
     empty = surface_scores(void, void, void, (1.0, 1.0, 1.0))  # no LA: no surface
     assert all(math.isnan(v) for v in empty.values())
+
+
+def test_node_areas_by_hand():
+    """A lone voxel (no gradient: |n_k| = 1/sqrt(3)) stands for its six faces / sqrt(3); the face
+    of a half-space x < c stands for its face area s_y s_z, one node per (y, z) column, so the
+    nodes' areas sum to the plane's area."""
+    from lascar_ref.inference.surface_projection import node_areas
+
+    sp = (0.625, 0.625, 2.5)
+    one = np.zeros((3, 3, 3), dtype=bool)
+    one[1, 1, 1] = True
+    faces = 2 * (sp[1] * sp[2] + sp[0] * sp[2] + sp[0] * sp[1])
+    area = node_areas(one, np.array([[1, 1, 1]]), np.zeros((1, 3)), sp)
+    assert area[0] == pytest.approx(faces / math.sqrt(3))
+    half = np.zeros((8, 5, 4), dtype=bool)
+    half[:3] = True  # the volume edge counts as outside: faces at x = 0 are exposed too
+    nodes = np.argwhere(half[2:3]) + [2, 0, 0]  # the x = 2 layer, its +x faces exposed
+    a = node_areas(half, nodes, np.tile([1.0, 0, 0], (len(nodes), 1)), sp)
+    # +x face exposed everywhere; the y and z edge faces have |n_y| = |n_z| = 0
+    assert a.sum() == pytest.approx(5 * 4 * sp[1] * sp[2])
+
+
+def test_node_areas_sum_to_a_tilted_planes_area():
+    """A plane at 45 degrees between x and the slice axis z, on 0.625 x 0.625 x 2.5 mm: the nodes
+    stand for the plane's area within 2% (counting nodes times any one face area does not)."""
+    from lascar_ref.inference.surface_projection import node_areas
+
+    sp = np.array([0.625, 0.625, 2.5])
+    shape = (96, 8, 24)
+    x, z = (np.arange(shape[0]) * sp[0])[:, None, None], (np.arange(shape[2]) * sp[2])[None, None]
+    below = np.broadcast_to(x + z < 40.0, shape)
+    n = np.array([1.0, 0.0, 1.0]) / math.sqrt(2)
+    nodes = surface_nodes(below)
+    inner = (nodes[:, 0] > 0) & (nodes[:, 2] > 0) & (nodes[:, 2] < shape[2] - 1)  # the plane
+    a = node_areas(below, nodes, np.tile(n, (len(nodes), 1)), sp)
+    keep = inner & ((nodes * sp)[:, 0] + (nodes * sp)[:, 2] > 40.0 - 3.2)  # the plane's layer
+    z_lo, z_hi = (nodes[keep, 2].min() - 0.5) * sp[2], (nodes[keep, 2].max() + 0.5) * sp[2]
+    plane = (z_hi - z_lo) * math.sqrt(2) * shape[1] * sp[1]  # its extent along z times y
+    assert a[keep].sum() == pytest.approx(plane, rel=0.02)
+
+
+def test_sigma_4_is_read_in_mm(monkeypatch):
+    """zxhimageop -gau 4 is read as 4 mm (docs/design.md §13): on 0.625 x 0.625 x 2.5 mm the mask
+    is smoothed with 6.4, 6.4 and 1.6 voxels; read in voxels it would be 4, 4, 4 (2.5 mm
+    in-plane, 10 mm through the slices)."""
+    import lascar_ref.inference.surface_projection as sp_mod
+
+    seen = []
+    real = sp_mod.ndimage.gaussian_filter
+
+    def spy(a, sigma, **kw):
+        seen.append(list(sigma))
+        return real(a, sigma=sigma, **kw)
+
+    monkeypatch.setattr(sp_mod.ndimage, "gaussian_filter", spy)
+    la, _ = sphere((0.625, 0.625, 2.5))
+    sp_mod.node_normals(la, surface_nodes(la), (0.625, 0.625, 2.5))
+    assert seen == [pytest.approx([6.4, 6.4, 1.6])]

@@ -27,10 +27,13 @@ others, n_G = |G|, n_W = |W|):
                   comparison with published figures, never as our headline
   surface_burden_gt / _pred = n_G / (n_G + n_W) and |P| / (n_G + n_W): the share of surface
                   nodes that are scar. Every node counts once (as in the challenge's surface image),
-                  so the burden is node-weighted, not area-weighted: at 0.625 x 0.625 x 2.5 mm a
-                  surface facing along z (the slice axis) carries a node per 0.625 x 0.625 mm
+                  so this burden is node-weighted, not area-weighted: at 0.625 x 0.625 x 2.5 mm
+                  a surface facing along z (the slice axis) carries a node per 0.625 x 0.625 mm
                   pixel, one facing along x or y a node per 0.625 x 2.5 mm, so z-facing scar
-                  counts up to 4x more per mm^2 (a 25% cap measures 31% facing z, 23% facing x).
+                  counts up to 4x more per mm^2 (on an LA-sized ball of radius 18 mm, a 25% cap
+                  measures 34-38% of the nodes facing z, 22% facing x). It is kept beside the
+                  challenge's scores, which are node-based by definition; the burden a
+                  clinician reads (inference/scar_report.py) is area-weighted.
 Deviation: the official tool also drops nodes whose probe meets the mitral-valve / vein label
 (500) of its own LA labelling, which the public data do not include; we keep every node. Both
 masks empty on the surface (no ground-truth scar node, none predicted): surface Dice 1 (this

@@ -6,10 +6,11 @@ through the scan's affine, so a scan stored in any orientation gets the same reg
 region whose outward axis has the largest component of that direction,
   anterior +A | posterior -A | septal +R (towards the right atrium) | lateral -R (left) |
   roof +S | floor -S
-(ties go to the earlier region in REGIONS). Per region, over its nodes (node-weighted, as the
-surface burden):
-  burden_pct(r) = 100 x |scar nodes in r| / |nodes in r|       (NaN for a region with no node)
-  share_pct(r)  = 100 x |scar nodes in r| / |scar nodes|       (NaN when no node is scar)
+(ties go to the earlier region in REGIONS). Per region, over its nodes, each weighted by the
+area a(n) it stands for (mm^2, surface_projection.node_areas; 1 each when no areas are given),
+as the surface burden:
+  burden_pct(r) = 100 x a(scar nodes in r) / a(nodes in r)     (NaN for a region with no node)
+  share_pct(r)  = 100 x a(scar nodes in r) / a(scar nodes)     (NaN when no node is scar)
 Deviation: the clinical regions are bounded by landmarks (the pulmonary vein ostia, the mitral
 annulus, the appendage, the fossa ovalis; e.g. the Utah / Benito segmentations of the LA wall);
 none is detected here, so these are six sectors of directions around the centroid, to be read as
@@ -49,15 +50,18 @@ def node_regions(la: np.ndarray, nodes: np.ndarray, affine: np.ndarray) -> np.nd
     return region_of(to_world(nodes, affine) - to_world(centroid[None], affine))
 
 
-def regional_burden(regions: np.ndarray, hit: np.ndarray) -> dict[str, float]:
-    """{region}_burden_pct and {region}_share_pct (module docstring) from each node's region and
-    whether scar projects onto it."""
+def regional_burden(
+    regions: np.ndarray, hit: np.ndarray, area: np.ndarray | None = None
+) -> dict[str, float]:
+    """{region}_burden_pct and {region}_share_pct (module docstring) from each node's region,
+    whether scar projects onto it and the area it stands for (N,) mm^2 (None: 1 per node)."""
     regions, hit = np.asarray(regions), np.asarray(hit, dtype=bool)
-    total = int(hit.sum())
+    area = np.ones(len(hit)) if area is None else np.asarray(area, dtype=np.float64)
+    total = float(area[hit].sum())
     out = {}
     for r, name in enumerate(REGIONS):
         inside = regions == r
-        n, scar = int(inside.sum()), int((hit & inside).sum())
-        out[f"{name}_burden_pct"] = 100.0 * scar / n if n else math.nan
-        out[f"{name}_share_pct"] = 100.0 * scar / total if total else math.nan
+        a, scar = float(area[inside].sum()), float(area[hit & inside].sum())
+        out[f"{name}_burden_pct"] = 100.0 * scar / a if inside.any() else math.nan
+        out[f"{name}_share_pct"] = 100.0 * scar / total if hit.any() else math.nan
     return out

@@ -1,13 +1,16 @@
 """What a clinician reads of a scar prediction: burden on the LA surface and the Utah stage —
 docs/design.md §13; the LAScarQS protocol's projection (surface_projection.py) on a new scan.
 
-  scar_surface_burden_pct = 100 x the share of the *predicted* LA's surface nodes whose probe
-                            (0.5 mm steps, up to 10 mm along the normal, both ways) meets
-                            predicted scar: the challenge's projection, with the predicted LA in
-                            place of a ground truth (a new scan has none); node-weighted
-                            (surface.py's docstring says what that means on 2.5 mm slices)
+  scar_surface_burden_pct = 100 x the share of the *predicted* LA's surface area (mm^2) on
+                            whose nodes the probe (0.5 mm steps, up to 10 mm along the normal,
+                            both ways) meets predicted scar: the challenge's projection, with
+                            the predicted LA in place of a ground truth (a new scan has none);
+                            each node weighted by the area it stands for
+                            (surface_projection.node_areas), so that the burden does not depend
+                            on how the scan was sliced. The challenge's own scores (surface
+                            Dice, G-Dice, Sen, Spe of evaluation/surface.py) stay node-based.
   {region}_burden_pct, {region}_share_pct
-                          = the same nodes split into six landmark-free regions by their
+                          = the same area split into six landmark-free regions by the nodes'
                             direction from the LA centroid in RAS (scar_regions.py)
   utah_stage              = the Utah / DECAAF stage of that burden (Marrouche et al., JAMA 2014:
                             I < 10%, II 10 - < 20%, III 20 - < 30%, IV >= 30%); "" without a
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .scar_regions import REGIONS, node_regions, regional_burden, to_world
-from .surface_projection import node_normals, project, surface_nodes
+from .surface_projection import node_areas, node_normals, project, surface_nodes
 
 UTAH = ((10.0, "I"), (20.0, "II"), (30.0, "III"))  # upper bounds (exclusive); IV from 30%
 
@@ -50,6 +53,7 @@ class SurfaceMap:
     normals: np.ndarray  # (N, 3) float64 unit outward normals, world (0 where undefined)
     hit: np.ndarray  # (N,) bool: the scar projects onto the node
     region: np.ndarray  # (N,) int: index into scar_regions.REGIONS
+    area: np.ndarray  # (N,) float64 mm^2 each node stands for (surface_projection.node_areas)
 
 
 def surface_map(la: np.ndarray, scar: np.ndarray, affine, spacing_mm) -> SurfaceMap | None:
@@ -68,17 +72,19 @@ def surface_map(la: np.ndarray, scar: np.ndarray, affine, spacing_mm) -> Surface
         normals=outward,
         hit=project(scar, nodes, inward, spacing_mm),
         region=node_regions(la, nodes, affine),
+        area=node_areas(la, nodes, inward, spacing_mm),
     )
 
 
 def surface_report(surface: SurfaceMap | None) -> dict[str, float]:
     """scar_surface_burden_pct and the regional {region}_burden_pct / {region}_share_pct of a
-    surface map (all NaN for None: no LA)."""
+    surface map, area-weighted (all NaN for None: no LA)."""
     if surface is None:
         return no_surface_report()
+    area = surface.area
     return {
-        "scar_surface_burden_pct": 100.0 * float(surface.hit.mean()),
-        **regional_burden(surface.region, surface.hit),
+        "scar_surface_burden_pct": 100.0 * float((area * surface.hit).sum() / area.sum()),
+        **regional_burden(surface.region, surface.hit, area),
     }
 
 

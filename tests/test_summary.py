@@ -238,3 +238,30 @@ def test_a_fold_without_a_split_does_not_hide_another_split_in_the_other_folds()
         "B1 (III) vs Full (I+II+III): left out of the comparisons, trained on split "
         "bbbbbbbbbbbb, none, Full (I+II+III) on aaaaaaaaaaaa"
     ]
+
+
+def test_an_undefined_non_distance_value_is_left_out_and_named_never_penalised():
+    """Surface Sen of a case without ground-truth scar is NaN (undefined): folds [0.5, NaN] and
+    [0.7, 0.6] give fold means 0.5 and 0.65 (0.575 over 2 folds), pooled 0.6 over 3 cases, the
+    case named as undefined and not called penalised; the paired comparison has 3 pairs, the
+    undefined case none (it was counted as a non-zero pair before)."""
+    from lascar_ref.evaluation.paired import case_values, compare
+    from lascar_ref.evaluation.tables import cell_text, fold_cell
+
+    def row(case, v):
+        return {"case": case, "structure": "scar", "surface_sen": v, "diagonal_mm": 100.0}
+
+    a = {0: [row("c1", 0.5), row("c2", float("nan"))], 1: [row("c3", 0.7), row("c4", 0.6)]}
+    b = {0: [row("c1", 0.4), row("c2", float("nan"))], 1: [row("c3", 0.7), row("c4", 0.5)]}
+    c = fold_cell(a, "surface_sen")
+    assert c["fold_mean"] == pytest.approx(0.575) and c["n_folds"] == 2
+    assert c["pooled_mean"] == pytest.approx(0.6) and c["n_cases"] == 3
+    assert c["undefined"] == ["c2"] and c["penalised"] == 0
+    text = cell_text(c)
+    assert "1 undefined, left out: c2" in text and "penalised" not in text
+    assert "0.57 ± 0.11 [2 folds]" in text  # std of (0.5, 0.65) = 0.106
+    d = compare(case_values(a, "scar", "surface_sen"), case_values(b, "scar", "surface_sen"))
+    assert d["n"] == 3 and d["n_nonzero"] == 2 and d["mean_diff"] == pytest.approx(0.2 / 3)
+    only = {0: [row("c2", float("nan"))]}  # a fold whose every case is undefined: no fold, "-"
+    assert fold_cell(only, "surface_sen")["n_folds"] == 0
+    assert cell_text(fold_cell(only, "surface_sen")) == "- (1 undefined, left out: c2)"

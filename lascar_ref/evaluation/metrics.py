@@ -108,6 +108,15 @@ def penalised(row: dict, metric: str) -> float:
     return value
 
 
+def undefined(row: dict, metric: str) -> bool:
+    """Whether a case row's `metric` has no value that could be penalised: NaN in a metric that
+    is not a distance (surface Dice of an empty ground-truth LA, surface sensitivity without
+    ground-truth scar, specificity when every node is scar). Such a case is left out of that
+    metric's cells and comparisons, counted and named as undefined, never penalised; each of
+    these depends on the ground truth only, so every row of a table leaves out the same cases."""
+    return metric not in DISTANCES and math.isnan(float(row[metric]))
+
+
 def diagonal_mm(shape, spacing) -> float:
     """Length of the image diagonal in mm (the penalty for an undefined distance): longer than
     any distance between two voxel centres of the image, so never better than a real distance."""

@@ -41,7 +41,7 @@ import warnings
 import numpy as np
 from scipy import optimize, stats
 
-from .metrics import penalised
+from .metrics import penalised, undefined
 
 ALPHA, POWER = 0.05, 0.80
 
@@ -50,13 +50,17 @@ SPREAD_NOISE = 1e-12  # a spread below this fraction of the values is rounding (
 
 
 def case_values(per_fold: dict[int, list[dict]], structure: str, metric: str) -> dict:
-    """case -> (fold, value) of one structure and metric; distances penalised (NaN -> diagonal).
-    A case name met twice (in one fold or in two) is refused, naming it and both folds."""
+    """case -> (fold, value) of one structure and metric; distances penalised (NaN -> diagonal);
+    a case undefined in a metric that is not a distance (metrics.undefined) left out, so it is
+    never a pair. A case name met twice (in one fold or in two) is refused, naming it and both
+    folds."""
     out = {}
     for fold, rows in per_fold.items():
         for r in rows:
             if r["structure"] != structure or metric not in r:
                 continue  # another structure, or a result without this metric (older code)
+            if undefined(r, metric):
+                continue
             if r["case"] in out:
                 raise ValueError(
                     f"case {r['case']!r} appears twice in the {structure} rows (folds "

@@ -10,7 +10,10 @@ Every distance cell averages *all* cases: an undefined distance (one mask empty)
 diagonal of that case's field of view in mm (metrics.penalised), so every row of a table averages
 the same cases and an empty prediction never improves a cell; the number of such empty cases, the
 median over all cases (which one empty case cannot move far, unlike the mean) and the mean over
-the defined cases only are shown beside it, never alone (docs/design.md §6).
+the defined cases only are shown beside it, never alone (docs/design.md §6). A metric that is not
+a distance can be undefined (metrics.undefined: NaN, e.g. surface sensitivity without
+ground-truth scar): such a case is left out of that cell, counted and named as undefined, never
+called penalised.
 Tests: tests/test_eval.py, tests/test_summary.py
 """
 
@@ -20,7 +23,7 @@ import math
 
 import numpy as np
 
-from .metrics import DISTANCES, penalised
+from .metrics import DISTANCES, penalised, undefined
 
 TITLES = {"la": "LA cavity segmentation", "scar": "LA scar segmentation"}
 METRICS = (("dice", "Dsc"), ("hd", "HD (mm)"), ("asd", "ASD (mm)"))
@@ -49,10 +52,17 @@ def penalty_text(k: int, median: float, defined_mean: float, n_defined: int) -> 
     return f"{k} empty, penalised; median {median:.2f}; defined only {only}, n = {n_defined}"
 
 
+def undefined_text(names: list[str]) -> str:
+    """ "2 undefined, left out: task1/train_3, task1/train_7"."""
+    return f"{len(names)} undefined, left out: {', '.join(names)}"
+
+
 def penalty_note(metric: str, rows: list[dict]) -> str:
-    """penalty_text for a distance with undefined cases (one mask empty), else ""."""
+    """penalty_text for a distance with undefined cases (one mask empty), undefined_text for
+    another metric with undefined cases, else ""."""
     if metric not in DISTANCES:
-        return ""
+        names = [r["case"] for r in rows if undefined(r, metric)]
+        return undefined_text(names) if names else ""
     defined = [r[metric] for r in rows if not math.isnan(r[metric])]
     k = len(rows) - len(defined)
     if not k:
@@ -92,15 +102,22 @@ def table2(results: list[tuple[str, list[dict]]]) -> str:
 
 
 def fold_cell(per_fold: dict[int, list[dict]], metric: str) -> dict:
-    """fold -> case rows of one structure -> the cell's numbers (distances penalised)."""
-    folds = sorted(k for k, rows in per_fold.items() if rows)
-    values = {k: [penalised(r, metric) for r in per_fold[k]] for k in folds}
-    rows = [r for k in folds for r in per_fold[k]]
+    """fold -> case rows of one structure -> the cell's numbers (distances penalised; a case
+    undefined in a metric that is not a distance left out and named; a fold with no defined case
+    left out of the fold mean and count)."""
+    undefined_cases = [
+        r["case"] for k in sorted(per_fold) for r in per_fold[k] if undefined(r, metric)
+    ]
+    kept = {k: [r for r in rows if not undefined(r, metric)] for k, rows in per_fold.items()}
+    folds = sorted(k for k, rows in kept.items() if rows)
+    values = {k: [penalised(r, metric) for r in kept[k]] for k in folds}
+    rows = [r for k in folds for r in kept[k]]
     fm, fs = _mean_std([float(np.mean(values[k])) for k in folds])
     pm, ps = _mean_std([x for k in folds for x in values[k]])
     defined = [r[metric] for r in rows if not math.isnan(r[metric])]
     pooled = [x for k in folds for x in values[k]]
     return {
+        "undefined": undefined_cases,
         "fold_mean": fm,
         "fold_std": fs,
         "n_folds": len(folds),
@@ -119,10 +136,12 @@ def cell_text(c: dict) -> str:
     """ "0.49 ± 0.02 [5 folds] · 0.48 ± 0.11 (n = 60)"; with penalised cases
     "... (n = 60, 4 empty, penalised; median 12.40; defined only 31.20, n = 56)"."""
     if not c["n_cases"]:
-        return "-"
+        return f"- ({undefined_text(c['undefined'])})" if c.get("undefined") else "-"
     note = ""
     if c["penalised"]:
         note = ", " + penalty_text(c["penalised"], c["median"], c["defined_mean"], c["n_defined"])
+    if c.get("undefined"):
+        note += ", " + undefined_text(c["undefined"])
     return (
         f"{mean_std_text(c['fold_mean'], c['fold_std'])} [{c['n_folds']} folds] · "
         f"{mean_std_text(c['pooled_mean'], c['pooled_std'])} (n = {c['n_cases']}{note})"

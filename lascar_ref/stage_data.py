@@ -36,6 +36,7 @@ from .data import (
 )
 from .data.dataset import Dataset, open_dataset
 from .data.groups import Groups, assign_by_group, group_scans
+from .data.orientation import ras_spacing, thick_axis_note
 from .data.splits import check_split, read_splits, split_sha256
 from .errors import DataError
 from .labels import channel, stack_labels
@@ -125,6 +126,11 @@ def preprocess_all(cfg: TrainConfig, ds: Dataset, say=print) -> dict[int, dict[s
             cases, desc=f"preprocess task{t}", unit="case", disable=not cfg.bars, leave=False
         )
         pre[t] = {c.name: preprocess_case(c, cache, pcfg) for c in bar}
+        for c in cases:  # a sagittal / coronal stack is trained on like an axial one: say so
+            meta = pre[t][c.name].meta
+            note = thick_axis_note(ras_spacing(np.array(meta["affine"]), meta["raw_spacing_mm"]))
+            if note:
+                say(f"warning: {c.image}: {note}")
     return pre
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from conftest import TINY_TRAIN
 
 from lascar_ref.config import make_config
+from lascar_ref.data import write_phantom_dataset
 from lascar_ref.data.__main__ import main as data_cli
 from lascar_ref.data.layout import IMAGE, LA
 from lascar_ref.stage_data import fold_split
@@ -75,3 +76,27 @@ def test_copies_in_and_across_tasks_share_a_group_and_a_fold(data, tmp_path, cap
         val_groups = {of[p.name] for p in val1}
         assert not val_groups & {of[p.name] for p in train1}
         assert not val_groups & {of[p.name] for p in train2}
+
+
+def test_a_sagittal_stack_is_named_at_check_and_at_training_start(tmp_path):
+    """A scan whose thickest axis is not the slice axis after reorientation to RAS (here the
+    phantom's axis 0, anterior, stored at 2.5 mm: RAS Y thick) is said in one line naming the
+    file, by `check` and at the start of training; an axial one is not."""
+    from lascar_ref.data.input_checks import check_dataset
+    from lascar_ref.data.orientation import thick_axis_note
+
+    assert thick_axis_note((0.625, 0.625, 2.5)) is None and thick_axis_note((1, 1, 1.2)) is None
+    assert "is X (2.50 mm against 0.62 mm)" in thick_axis_note((2.5, 0.625, 0.625))
+    data = write_phantom_dataset(tmp_path / "d", 2, 0, (24, 64, 64), (2.5, 1.25, 1.25), seed=1)
+    info = []
+    assert check_dataset(data, info=info) == []  # a warning, not a problem
+    lines = [x for x in info if "thickest axis" in x]
+    assert len(lines) == 4 and all("RAS is Y" in x and "enhanced.nii.gz" in x for x in lines)
+    cfg = make_config(**{**TINY_TRAIN, "cache": str(tmp_path / "cache"), "data": str(data)})
+    said = []
+    fold_split(cfg, say=said.append)
+    assert sum("thickest axis after reorientation to RAS is Y" in x for x in said) == 4
+    axial = write_phantom_dataset(tmp_path / "a", 2, 0, (64, 64, 24), (1.25, 1.25, 2.5), seed=1)
+    info = []
+    check_dataset(axial, info=info)
+    assert not any("thickest axis" in x for x in info)

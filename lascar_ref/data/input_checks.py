@@ -2,7 +2,8 @@
 
 Checks per case: every file present and readable, 3-D, finite intensities, positive spacing,
 image and labels of equal shape and affine, label values named by the mapping (label maps),
-non-empty LA. `load_case` raises the first problem as a DataError naming the file;
+non-empty LA; a scan whose thickest axis is not the slice axis is a warning, not a problem
+(orientation.thick_axis_note). `load_case` raises the first problem as a DataError naming the file;
 `check_dataset` collects every problem of a dataset at once (`python -m lascar_ref.data check
 DIR`), in any layout (dataset.py), with the label mapping, the stages the dataset supports and the
 fold groups of its scans (groups.py). Tests: tests/test_data_validation.py,
@@ -21,6 +22,7 @@ from .groups import group_scans
 from .label_map import LabelMap
 from .layout import Case
 from .nifti_io import DataError, Volume, read_volume
+from .orientation import ras_spacing, thick_axis_note
 
 AFFINE_ATOL = 1e-3  # mm; header round-off between image and label files is tolerated
 
@@ -101,6 +103,9 @@ def check_dataset(
                 problems.append(str(e))
                 continue
             prints[case.name], tasks[case.name] = fingerprint(img.data, img.affine), task
+            note = thick_axis_note(ras_spacing(img.affine, img.spacing_mm))
+            if note and info is not None:
+                info.append(f"warning: {case.image}: {note}")
     if info is not None:
         info += ds.lines(stage_tasks or {})
         info += group_scans(prints, tasks).lines()

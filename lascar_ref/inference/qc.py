@@ -28,6 +28,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from ..data.orientation import ANISOTROPY
+
 # Input. The relative spread below which an image carries no anatomy (a constant, zero or
 # saturated volume; float noise of a constant stays far below it).
 CONSTANT_RELATIVE_SPREAD = 1e-3  # (p99.5 - p0.5) / max(|p99.5|, |p0.5|, 1)
@@ -38,10 +40,8 @@ MIN_FOV_MM = 40.0
 # 2.5 mm; isotropic 1-1.5 mm 3-D sequences; thick 2-D stacks up to 4-5 mm).
 IN_PLANE_MM = (0.3, 2.0)
 SLICE_MM = (0.5, 5.0)
-# A scan is anisotropic when its thickest axis is this much thicker than its finest one; then
-# the thickest axis must be the slice axis (Z after RAS reorientation), which the 2.5 mm target
-# spacing of preprocessing assumes.
-ANISOTROPY = 1.5
+# ANISOTROPY (data/orientation.py): a thickest axis this much thicker than the finest must be
+# the slice axis (Z after RAS reorientation), which the 2.5 mm target spacing assumes.
 # The header's pixdim and the affine's voxel sizes should agree; a relative difference above
 # this means one of them was edited by hand and the geometry is in doubt (we use the affine).
 PIXDIM_TOLERANCE = 1e-3

@@ -34,6 +34,8 @@ def test_features_by_hand():
     assert f["rho_x"] == pytest.approx(1 / 3)
     assert f["rho_y"] == pytest.approx(1.0) and f["rho_z"] == pytest.approx(1.0)  # copies
     assert f["q50"] == pytest.approx(0.0)
+    assert f["tex_x"] == pytest.approx(math.log(2 / 3))  # log(1 - rho)
+    assert f["tex_y"] == pytest.approx(math.log(1e-6))  # rho = 1: floored, finite
     # 24 values, six of each: numpy's linear rule puts q25 at rank 5.75, between a 1 and a 2
     assert f["q25"] == pytest.approx((1.75 - 2.5) / math.sqrt(1.25))
     assert f["q01"] == pytest.approx((1.0 - 2.5) / math.sqrt(1.25))
@@ -99,3 +101,25 @@ def test_a_checkpoint_records_its_images_and_checks_a_scan(tmp_path, tiny_train)
     )
     checked = predict_scan(scan(image), [predictor], device, flip_check=True)
     assert set(checked.flip_agreement) == {"la"} and 0 <= checked.flip_agreement["la"] <= 1
+
+
+def test_a_blurred_scan_is_far_out_in_texture_where_rho_saturates():
+    """The blur that the lag-1 autocorrelation missed (bench/README.md: 0 of 12 flagged): rho of
+    a phantom and of its 4 mm blur differ by ~0.1 (under Z_FLAG floored sds: no flag), log(1 - rho)
+    by more than 1 (far beyond); a checkpoint that records only rho_* (written before tex_*)
+    is checked on rho_* alone, never told its scan is "undefined"."""
+    from scipy import ndimage
+
+    shape, spacing = (96, 96, 24), (1.25, 1.25, 2.5)
+    ref_images = [make_phantom(s, shape, spacing)["image"].astype(float) for s in (1, 2, 3)]
+    ref = reference(ref_images)
+    scan = make_phantom(4, shape, spacing)["image"].astype(float)
+    blurred = ndimage.gaussian_filter(scan, [4 / s for s in spacing])
+    f0, f1 = features(scan), features(blurred)
+    assert max(abs(f1[f"rho_{a}"] - f0[f"rho_{a}"]) for a in "xy") < Z_FLAG * SD_FLOOR
+    assert max(abs(f1[f"tex_{a}"] - f0[f"tex_{a}"]) for a in "xy") > 1.0
+    assert ood_flags(f0, ref) == []
+    (flag,) = ood_flags(f1, ref)
+    assert "tex_" in flag
+    old = {"n": ref["n"], "features": {k: v for k, v in ref["features"].items() if "tex" not in k}}
+    assert ood_flags(f0, old) == []

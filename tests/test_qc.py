@@ -5,6 +5,7 @@ in LPS orientation is not, and the members' agreement is computed by hand."""
 import math
 
 import numpy as np
+from scipy import ndimage
 import pytest
 
 from lascar_ref.data import make_phantom
@@ -70,10 +71,19 @@ def test_each_suspicious_output_is_flagged(phantom):
     assert output_flags({"la": tiny}, SPACING) == [
         f"LA {32 * voxel_ml:.1f} ml outside {LA_ML[0]:g}-{LA_ML[1]:g} ml"
     ]
-    pieces = la.copy()
+    islands = la.copy()
     for x in (2, 8, 14):  # three extra blobs of 27 voxels (0.1 ml) in a corner, apart
-        pieces[x : x + 3, 2:5, 2:5] = True
-    assert "LA in 4 pieces" in output_flags({"la": pieces}, SPACING)
+        islands[x : x + 3, 2:5, 2:5] = True
+    assert not any("fragmented" in f for f in output_flags({"la": islands}, SPACING))
+    second = la.copy()  # a second "chamber" of 30% of the LA's volume, apart from it
+    n_extra = int(0.3 / 0.7 * la.sum())
+    corner = np.zeros_like(la)
+    corner.reshape(-1)[np.flatnonzero(~ndimage.binary_dilation(la, iterations=3))[:n_extra]] = 1
+    second |= corner
+    share = 1 - la.sum() / second.sum()  # the LA is the largest piece (if the rest is one piece
+    flags = output_flags({"la": second}, SPACING)  # or several, the share outside is >= this)
+    assert any(f.startswith("LA fragmented (") for f in flags), flags
+    assert share > 0.2
     far = np.zeros_like(la)
     far[0:6, 0:6, 0:6] = True  # scar in a corner, tens of mm from the LA
     flags = output_flags({"la": la, "scar": far}, SPACING)

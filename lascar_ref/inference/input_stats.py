@@ -11,14 +11,20 @@ padding of a scan smaller than the crop (`content`):
   q01 ... q99   the 1st, 5th, 25th, 50th, 75th, 95th, 99th percentiles of the z-scored intensity
   rho_x/y/z     the lag-1 autocorrelation along each axis, mean(v[i] v[i+1]) over the z-scored
                 volume: ~0 for white noise, near 1 for an image smooth at the voxel scale
+  tex_x/y/z     log(1 - rho) along each axis (1 - rho floored at 1e-6): the same texture on a
+                scale that does not saturate, so that a blurred scan (rho 0.99 against the
+                training's ~0.9, within Z_FLAG floored sds of rho) lies far out (log 0.01
+                against log 0.1). Checkpoints written before tex_* existed are checked on the
+                features they record.
 Reference: per feature the mean, sd, min and max over the training images (their count n).
 Flag: z = (f - mean) / max(sd, SD_FLOOR) beyond Z_FLAG for any feature, the worst one named. The
 floor keeps a handful of training images with nearly equal values (phantoms: sd ~0.01) from
 flagging ordinary variation; SD_FLOOR and Z_FLAG were set before measuring, and their flag rates
 on in-distribution scans and on synthetic negatives are in bench/README.md ("Out-of-distribution
 and flip flags"). A checkpoint without "input_stats" (older files, MONAI weights) is reported as
-unchecked, never as passed. Measured limit: a blurred scan passes (the training crops'
-autocorrelations are ~0.9, and 1.0 lies within Z_FLAG floored sds); the flip check catches it.
+unchecked, never as passed. Measured limit of rho alone: a blurred scan passed (the training
+crops' autocorrelations are ~0.9, and 1.0 lies within Z_FLAG floored sds); tex_* is its
+replacement, set before its flag rates were measured.
 Tests: tests/test_input_stats.py
 """
 
@@ -31,7 +37,12 @@ import numpy as np
 from ..data.preprocess import crop_slices
 
 QUANTILES = (1, 5, 25, 50, 75, 95, 99)
-FEATURES = tuple(f"q{q:02d}" for q in QUANTILES) + ("rho_x", "rho_y", "rho_z")
+FEATURES = (
+    tuple(f"q{q:02d}" for q in QUANTILES)
+    + ("rho_x", "rho_y", "rho_z")
+    + ("tex_x", "tex_y", "tex_z")
+)
+TEX_FLOOR = 1e-6  # 1 - rho floored before the log: a constant direction stays finite
 SD_FLOOR = 0.1  # z-score units (quantiles) and autocorrelation units (rho)
 Z_FLAG = 6.0  # floored sds from the training mean
 
@@ -57,6 +68,9 @@ def features(volume: np.ndarray) -> dict[str, float]:
             continue
         a, b = np.take(v, range(n - 1), axis=axis), np.take(v, range(1, n), axis=axis)
         out[f"rho_{name}"] = float(np.mean(a * b))
+    for name in "xyz":
+        rho = out[f"rho_{name}"]
+        out[f"tex_{name}"] = math.nan if math.isnan(rho) else math.log(max(1 - rho, TEX_FLOOR))
     return out
 
 

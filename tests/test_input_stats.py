@@ -101,6 +101,9 @@ def test_a_checkpoint_records_its_images_and_checks_a_scan(tmp_path, tiny_train)
     )
     checked = predict_scan(scan(image), [predictor], device, flip_check=True)
     assert set(checked.flip_agreement) == {"la"} and 0 <= checked.flip_agreement["la"] <= 1
+    ref = state["flip_reference"]["la"]  # written at the end of training (flip_reference.py)
+    assert ref["n"] >= 1 and 0 <= ref["min"] <= ref["median"] <= ref["max"] <= 1
+    assert checked.flip_reference == {"la": ref["median"]}
 
 
 def test_a_blurred_scan_is_far_out_in_texture_where_rho_saturates():

@@ -141,3 +141,27 @@ def test_a_sagittal_stack_is_flagged_not_silently_thinned(phantom):
         "spacing 2.5 x 1.25 x 1.25 mm outside LGE ranges",
         "thickest axis is X, not the slice axis Z",
     ]
+
+
+def test_the_flip_check_is_judged_against_the_checkpoints_own_agreement():
+    """With a reference (the checkpoint's median flip agreement on its validation scans) the flag
+    fires below FLIP_REL x that median, whatever the fixed threshold says: a weak checkpoint
+    (median 0.75) is not flagged at 0.70 although 0.70 < 0.8; a strong one (median 0.98) is
+    flagged at 0.78 (< 0.8 x 0.98 = 0.784). Without a reference the fixed MIN_FLIP_DICE applies,
+    and the flag says so."""
+    from lascar_ref.inference.qc import FLIP_REL, MIN_FLIP_DICE, flip_flags
+
+    assert FLIP_REL == 0.8 and MIN_FLIP_DICE["la"] == 0.8
+    assert flip_flags({"la": 0.70}, {"la": 0.75}) == []  # 0.70 >= 0.8 x 0.75 = 0.60
+    (flag,) = flip_flags({"la": 0.59}, {"la": 0.75})
+    assert "0.59, below 0.8 x 0.75 on the checkpoint's validation scans" in flag
+    (flag,) = flip_flags({"la": 0.78}, {"la": 0.98})  # 0.78 < 0.784
+    assert "below 0.8 x 0.98" in flag
+    assert flip_flags({"la": 0.79}, {"la": 0.98}) == []  # 0.79 >= 0.784
+    (flag,) = flip_flags({"la": 0.70})  # no reference: the fixed threshold
+    assert "below the fixed 0.8: the checkpoint records no reference" in flag
+    assert flip_flags({"scar": 0.2}, {"la": 0.9}) == [  # a reference for another structure only
+        "flips disagree on scar (mean pairwise Dice 0.20, below the fixed 0.3: the checkpoint "
+        "records no reference)"
+    ]
+    assert flip_flags({"la": float("nan")}, {"la": 0.9}) == []

@@ -59,6 +59,12 @@ class CheckpointRecord:
         dict,
         "features of the training images (inference/input_stats.py): predict's input check",
     )
+    flip_reference: dict | None = key(
+        None,
+        dict,
+        "the flip check on the fold's validation scans, per structure {median, min, max, n} "
+        "(training/flip_reference.py), written into the kept checkpoint at the end of training",
+    )
 
     def as_dict(self) -> dict:
         """{"format": FORMAT, key: value, ...} in field order (no copy of the tensors)."""

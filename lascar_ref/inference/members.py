@@ -14,7 +14,7 @@ Tests: tests/test_predict.py, tests/test_input_stats.py; benchmark: bench/bench_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ class Predictor:
     overlap: float
     use: tuple[str, ...] | None = None  # the structures it contributes (None: all; --la-ckpt: LA)
     input_stats: dict | None = None  # the training images' features (None: unchecked)
+    flip_reference: dict | None = None  # the flip check on its validation scans (or None)
 
 
 def load_predictor(
@@ -75,6 +76,7 @@ def load_predictor(
     model.load_state_dict(src.state["model"])
     predictor = stage_predictor(str(path), model.to(device), spec, src.state["config"])
     predictor.input_stats = src.state.get("input_stats")
+    predictor.flip_reference = src.state.get("flip_reference")
     return predictor
 
 
@@ -117,6 +119,8 @@ class Members:
     features: list[dict[str, float]]  # each predictor's input features (input_stats.features)
     flips: dict[str, list[np.ndarray]]  # structure -> its only predictor's masks under the
     # identity and FLIP_CHECK (the flip check), for structures that one predictor gives alone
+    flip_reference: dict[str, float] = field(default_factory=dict)  # structure -> that
+    # predictor's median flip agreement on its validation scans, where its checkpoint has one
 
 
 @torch.no_grad()
@@ -163,6 +167,8 @@ def member_probs(
             out.probs.setdefault(name, []).append(probs[k].cpu().numpy())
             if name in checked:
                 out.flips[name] = [(q[k] > 0.5).cpu().numpy() for q in passes]
+                if p.flip_reference and name in p.flip_reference:
+                    out.flip_reference[name] = float(p.flip_reference[name]["median"])
     return out
 
 

@@ -105,7 +105,7 @@ def predict_scans(
 def summary_row(name: str, path: Path, scan, masks: dict, surface, pred, postprocess: dict) -> dict:
     """One scan's row of summary.csv (scan_outputs.SUMMARY_KEYS); `surface`: scan_surface's map."""
     qc = pred.input_qc + output_flags(masks, scan.spacing_mm) + member_flags(pred.agreement)
-    qc += flip_flags(pred.flip_agreement)
+    qc += flip_flags(pred.flip_agreement, pred.flip_reference)
     summary = scan_summary(masks, scan.spacing_mm, scan.affine, surface)
     return {
         "scan": name,

@@ -37,6 +37,7 @@ class ScanPrediction:
     input_qc: list[str]  # flags of the input (qc.input_flags, input_stats.ood_flags)
     input_check: str  # "passed", "flagged" or "unchecked: ..." (input_stats.py)
     flip_agreement: dict[str, float]  # structure -> mean pairwise Dice of the flip passes
+    flip_reference: dict[str, float]  # structure -> its checkpoint's median on validation scans
 
 
 def predict_scan(
@@ -78,6 +79,7 @@ def predict_scan(
         + ood,
         input_check=status,
         flip_agreement={n: member_dice(m) for n, m in members.flips.items()},
+        flip_reference=dict(members.flip_reference),
     )
 
 

@@ -12,8 +12,10 @@ optimiser step; then validation, early stopping, checkpoints, a log line (epoch_
 Autocast is built once (runtime/device.autocast_for); a GradScaler only for fp16; losses in
 float32; gradients unscaled before clipping. A non-finite loss takes no step: up to FP16_SKIPS in a
 row under fp16 (the scaler calibrating), otherwise training stops. Files in cfg.out: stage{N}.pt
-(best validation Dice), stage{N}.last.pt (every epoch, to resume), stage{N}.log.jsonl; a resumed
-run ends bit-identical on the CPU (same thread count; docs/design.md §2, "Determinism").
+(best validation Dice; at the end of the run it also records the flip check's reference on the
+fold's validation scans, flip_reference.py), stage{N}.last.pt (every epoch, to resume),
+stage{N}.log.jsonl; a resumed run ends bit-identical on the CPU (same thread count;
+docs/design.md §2, "Determinism").
 Tests: tests/test_train_step.py, tests/test_train_resume.py, tests/test_train_e2e.py
 """
 
@@ -36,6 +38,7 @@ from ..runtime.device import determinism, resolve_device
 from ..stage_data import CaseTensors
 from ..stage_table import STAGES, StageSpec, Terms
 from .epoch_end import validate_epoch, write_epoch
+from .flip_reference import record_flip_reference
 from .report import epoch_line
 from .setup import Run, load_init, setup_run, stage_paths
 from .start import case_facts, check_split, fold_tensors, log_start, take_out_folder
@@ -82,6 +85,8 @@ def fit(cfg: TrainConfig, say=print) -> dict:
             (tqdm.write if run.bars else say)(epoch_line(record))
         if world.main and state is not None and not paths["best"].exists():  # no validation ran
             save_checkpoint(state, paths["best"])
+        if world.main and val and paths["best"].exists():  # the flip check's reference
+            record_flip_reference(paths["best"], spec, cfg, val, run.amp_dtype, device)
         distributed.barrier()  # the files are written before any rank goes on
     return {
         "best": run.stopper.best,

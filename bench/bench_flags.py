@@ -3,7 +3,9 @@ negatives, and what the flagged scans' Dice is — docs/design.md §10 (new scan
 lascar_ref/inference/input_stats.py, lascar_ref/inference/qc.py.
 
   python bench/bench_flags.py --ckpt RUN/stage3.pt --la-ckpt RUN/stage2.pt --out DIR
-                              [--n 12] [--seed 0]
+                              [--n 12] [--seed 0] [--time-full-size]
+
+--seed 0 gave the scans the checks were designed on; --seed 1 and above are fresh negatives.
 
 Scans, all at the checkpoint's phantom grid (its config's phantom_shape / phantom_spacing):
   in_distribution  N fresh phantoms of the generator the checkpoint was trained on (seeds the
@@ -14,6 +16,21 @@ Scans, all at the checkpoint's phantom grid (its config's phantom_shape / phanto
   blurred          phantoms blurred by a 4 mm Gaussian (a low-resolution or moving scan)
   noise            Rician noise only, no anatomy (no LA)
   abdomen          random ellipsoid "organs" in a body outline, no heart (no LA)
+and two kinds the checks were not designed on:
+  ghosting         fresh phantoms with motion (Nyquist-like) ghosting along the phase-encoding
+                   axis (RAS Y after reorientation, anteroposterior): every other k-space line along
+                   it shifted in phase by U(0.8, 1.6) rad, so a copy of the heart lies half a field
+                   of view away; labels kept
+  bssfp            the same anatomy in a bSSFP-like contrast without enhancement: blood bright
+                   (1.0), myocardium and wall 0.3, scar and the confounders as the wall around
+                   them, fat 0.8, lung 0.05, tissue 0.4; the phantoms' blur and Rician noise; labels
+                   kept (its scar is invisible)
+Flip flags are judged as predict.py judges them: against FLIP_REL x the checkpoint's own flip
+agreement on its validation scans (its "flip_reference"; for a checkpoint written before training
+recorded it, computed here from its fold's validation scans, the file unchanged), and, for
+comparison, against the fixed thresholds ("fixed" columns).
+--time-full-size: the seconds the flip check adds to one full-size phantom (576 x 576 x 44 at
+0.625 x 0.625 x 2.5 mm), predict_scan with and without it, on this machine.
 Each is predicted as predict.py does (whole scan, the flip check on), and scored where it has
 labels (LA Dice of --la-ckpt's LA, scar Dice of --ckpt's scar). Prints a Markdown table per kind:
 n, the share flagged by the input check, by the flip check (LA, scar), by any qc flag, and mean
@@ -45,8 +62,18 @@ from lascar_ref.evaluation.metrics import dice  # noqa: E402
 from lascar_ref.inference.members import load_predictor  # noqa: E402
 from lascar_ref.inference.qc import flip_flags, output_flags  # noqa: E402
 from lascar_ref.inference.whole_scan import predict_scan  # noqa: E402
+from lascar_ref.training.flip_reference import reference_for_checkpoint  # noqa: E402
 
-KINDS = ("in_distribution", "inverted", "ct_like", "blurred", "noise", "abdomen")
+KINDS = (
+    "in_distribution",
+    "inverted",
+    "ct_like",
+    "blurred",
+    "noise",
+    "abdomen",
+    "ghosting",
+    "bssfp",
+)
 
 
 def fresh_seed(seed: int, kind: str, i: int) -> int:
@@ -84,6 +111,30 @@ def abdomen(seed: int, shape, spacing) -> np.ndarray:
     return np.hypot(img + rng.normal(0, 0.04, shape), rng.normal(0, 0.04, shape)).astype(np.float32)
 
 
+def ghosting(image: np.ndarray, seed: int) -> np.ndarray:
+    """Motion ghosting along the phantom's axis 0 (anteroposterior: the phase-encoding axis of
+    an axial LGE stack): every other k-space line shifted in phase (module docstring)."""
+    phase = np.random.default_rng(seed).uniform(0.8, 1.6)
+    k = np.fft.fft(image.astype(np.float64), axis=0)
+    k[1::2] *= np.exp(1j * phase)
+    return np.abs(np.fft.ifft(k, axis=0)).astype(np.float32)
+
+
+def bssfp(seed: int, shape, spacing) -> np.ndarray:
+    """The anatomy of phantom `seed` in a bSSFP-like contrast without enhancement."""
+    a = make_anatomy(np.random.default_rng(seed), shape, spacing)
+    img = np.full(shape, 0.4, dtype=np.float32)
+    img[a["lung"]] = 0.05
+    img[a["fat"]] = 0.8
+    img[a["myo"] | a["wall"] | a["enhancing"] | a["scar"]] = 0.3
+    img[a["blood"]] = 1.0
+    img = ndimage.gaussian_filter(img, [0.6 / spacing[0], 0.6 / spacing[1], 1.0])
+    rng = np.random.default_rng(seed + 1)
+    sigma = 0.04
+    img = np.hypot(img + rng.normal(0, sigma, shape), rng.normal(0, sigma, shape))
+    return (img * 400).astype(np.float32)
+
+
 def make_scan(kind: str, seed: int, shape, spacing) -> tuple[np.ndarray, dict]:
     """(image (X, Y, Z) float32, labels {"la", "scar"} bool or {} without anatomy)."""
     if kind in ("noise", "abdomen"):
@@ -102,6 +153,10 @@ def make_scan(kind: str, seed: int, shape, spacing) -> tuple[np.ndarray, dict]:
         image = ct_like(seed, shape, spacing)
     elif kind == "blurred":
         image = ndimage.gaussian_filter(image, [4.0 / s for s in spacing])
+    elif kind == "ghosting":
+        image = ghosting(image, seed)
+    elif kind == "bssfp":
+        image = bssfp(seed, shape, spacing)
     return image, labels
 
 
@@ -112,11 +167,16 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=12, help="scans per kind (default: 12)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--time-full-size", action="store_true")
     a = ap.parse_args(argv)
     torch.set_grad_enabled(False)
     device = torch.device("cpu")
     scar, la = load_predictor(a.ckpt, device), load_predictor(a.la_ckpt, device)
     scar.use, la.use = ("scar",), ("la",)
+    for p in (scar, la):
+        if p.flip_reference is None:  # older checkpoints: from their validation scans
+            p.flip_reference = reference_for_checkpoint(Path(p.name), device, lambda *_: None)
+        print(f"{p.name}: flip reference {p.flip_reference}", file=sys.stderr)
     cfg = torch.load(a.ckpt, map_location="cpu", weights_only=True)["config"]
     shape, spacing = tuple(cfg["phantom_shape"]), tuple(cfg["phantom_spacing"])
     affine = affine_for(shape, spacing)
@@ -136,10 +196,12 @@ def main(argv=None) -> int:
                     "input_flags": [f for f in pred.input_qc if "training images" in f],
                     "flip_dice_la": pred.flip_agreement.get("la", math.nan),
                     "flip_dice_scar": pred.flip_agreement.get("scar", math.nan),
-                    "flip_flags": flip_flags(pred.flip_agreement),
+                    "flip_flags": flip_flags(pred.flip_agreement, pred.flip_reference),
+                    "flip_flags_fixed": flip_flags(pred.flip_agreement),
+                    "output_flags": output_flags(masks, spacing),
                     "qc": pred.input_qc
                     + output_flags(masks, spacing)
-                    + flip_flags(pred.flip_agreement),
+                    + flip_flags(pred.flip_agreement, pred.flip_reference),
                     **{
                         f"dice_{k}": dice(masks[k], labels[k]) if labels else math.nan
                         for k in ("la", "scar")
@@ -157,7 +219,27 @@ def main(argv=None) -> int:
         json.dumps({"ckpt": a.ckpt, "la_ckpt": a.la_ckpt, "n": a.n, "rows": clean}, indent=1)
     )
     print(table(rows))
+    if a.time_full_size:
+        print(full_size_timing(scar, la, device))
     return 0
+
+
+def full_size_timing(scar, la, device) -> str:
+    """Seconds of predict_scan on one full-size phantom with and without the flip check."""
+    shape, spacing = (576, 576, 44), (0.625, 0.625, 2.5)
+    image = make_phantom(fresh_seed(0, "in_distribution", 99), shape, spacing)["image"]
+    scan = Volume(Path("full_size"), image.astype(np.float32), affine_for(shape, spacing), None,
+                  spacing)  # fmt: skip
+    took = {}
+    for check in (False, True):
+        t0 = time.perf_counter()
+        predict_scan(scan, [scar, la], device, flip_check=check)
+        took[check] = time.perf_counter() - t0
+    return (
+        f"full-size scan {shape} at {spacing} mm, {torch.get_num_threads()} threads: "
+        f"{took[False]:.0f} s without the flip check, {took[True]:.0f} s with it "
+        f"(+{took[True] - took[False]:.0f} s)"
+    )
 
 
 def share(rows, test) -> str:
@@ -176,7 +258,8 @@ def median(values) -> float:
 
 
 def table(rows) -> str:
-    head = ["scans", "n", "input check flagged", "flip flag LA", "flip flag scar", "any qc flag"]
+    head = ["scans", "n", "input check flagged", "output flag", "flip flag LA", "flip flag scar"]
+    head += ["flip flag (fixed) LA", "flip flag (fixed) scar", "any qc flag"]
     head += ["LA Dice", "scar Dice", "flip Dice LA, median", "flip Dice scar, median"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind in KINDS:
@@ -184,8 +267,11 @@ def table(rows) -> str:
         med = {k: median([r[k] for r in rs]) for k in ("flip_dice_la", "flip_dice_scar")}
         lines.append(
             f"| {kind} | {len(rs)} | {share(rs, lambda r: r['input_flags'])} | "
+            f"{share(rs, lambda r: r['output_flags'])} | "
             f"{share(rs, lambda r: any('on la' in f for f in r['flip_flags']))} | "
             f"{share(rs, lambda r: any('on scar' in f for f in r['flip_flags']))} | "
+            f"{share(rs, lambda r: any('on la' in f for f in r['flip_flags_fixed']))} | "
+            f"{share(rs, lambda r: any('on scar' in f for f in r['flip_flags_fixed']))} | "
             f"{share(rs, lambda r: r['qc'])} | {mean_of(rs, 'dice_la')} | "
             f"{mean_of(rs, 'dice_scar')} | "
             f"{med['flip_dice_la']:.2f} | {med['flip_dice_scar']:.2f} |"

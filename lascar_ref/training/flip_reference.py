@@ -72,3 +72,22 @@ def record_flip_reference(path: Path, spec: StageSpec, cfg, cases, amp_dtype, de
     state["flip_reference"] = flip_reference(model, cases, spec, amp_dtype=amp_dtype, **given)
     save_checkpoint(state, path)
     return state["flip_reference"]
+
+
+def reference_for_checkpoint(path: Path, device, say=print) -> dict[str, dict[str, float]]:
+    """flip_reference of a checkpoint written before training recorded it: its own fold's
+    validation scans (the stage's task, as fit.py validates on) rebuilt from its configuration's
+    dataset and cache; the checkpoint is not changed."""
+    from ..evaluation.evaluate import evaluation_config
+    from ..stage_data import fold_split, require_task, to_device
+    from ..stage_table import STAGES
+
+    state = load_checkpoint(path)
+    spec, cfg = STAGES[state["stage"]], evaluation_config(state)
+    fs = fold_split(cfg, say)
+    _, val = fs.cases(require_task(fs.dataset, spec), cfg.fold)
+    model = build_model(spec, cfg.feature_size).to(device)
+    model.load_state_dict(state["model"])
+    cases = [to_device(p, spec.target, device) for p in val]
+    given = dict(patch=cfg.patch, overlap=cfg.overlap, sw_batch_size=cfg.sw_batch_size)
+    return flip_reference(model, cases, spec, amp_dtype=None, **given)

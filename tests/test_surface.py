@@ -138,6 +138,8 @@ def test_node_areas_sum_to_a_tilted_planes_area():
     z_lo, z_hi = (nodes[keep, 2].min() - 0.5) * sp[2], (nodes[keep, 2].max() + 0.5) * sp[2]
     plane = (z_hi - z_lo) * math.sqrt(2) * shape[1] * sp[1]  # its extent along z times y
     assert a[keep].sum() == pytest.approx(plane, rel=0.02)
+    faces = (sp[1] * sp[2], sp[0] * sp[1])  # a node counted as one x face or one z face
+    assert all(abs(keep.sum() * f / plane - 1) > 0.2 for f in faces)
 
 
 def test_sigma_4_is_read_in_mm(monkeypatch):

@@ -62,6 +62,6 @@ def regional_burden(
     for r, name in enumerate(REGIONS):
         inside = regions == r
         a, scar = float(area[inside].sum()), float(area[hit & inside].sum())
-        out[f"{name}_burden_pct"] = 100.0 * scar / a if inside.any() else math.nan
-        out[f"{name}_share_pct"] = 100.0 * scar / total if hit.any() else math.nan
+        out[f"{name}_burden_pct"] = 100.0 * scar / a if a > 0 else math.nan
+        out[f"{name}_share_pct"] = 100.0 * scar / total if total > 0 else math.nan
     return out

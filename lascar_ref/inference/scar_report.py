@@ -81,9 +81,10 @@ def surface_report(surface: SurfaceMap | None) -> dict[str, float]:
     surface map, area-weighted (all NaN for None: no LA)."""
     if surface is None:
         return no_surface_report()
-    area = surface.area
+    area, total = surface.area, float(surface.area.sum())
+    burden = 100.0 * float((area * surface.hit).sum()) / total if total > 0 else math.nan
     return {
-        "scar_surface_burden_pct": 100.0 * float((area * surface.hit).sum() / area.sum()),
+        "scar_surface_burden_pct": burden,
         **regional_burden(surface.region, surface.hit, area),
     }
 

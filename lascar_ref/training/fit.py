@@ -12,10 +12,9 @@ optimiser step; then validation, early stopping, checkpoints, a log line (epoch_
 Autocast is built once (runtime/device.autocast_for); a GradScaler only for fp16; losses in
 float32; gradients unscaled before clipping. A non-finite loss takes no step: up to FP16_SKIPS in a
 row under fp16 (the scaler calibrating), otherwise training stops. Files in cfg.out: stage{N}.pt
-(best validation Dice; at the end of the run it also records the flip check's reference on the
-fold's validation scans, flip_reference.py), stage{N}.last.pt (every epoch, to resume),
-stage{N}.log.jsonl; a resumed run ends bit-identical on the CPU (same thread count;
-docs/design.md §2, "Determinism").
+(best validation Dice; at the end, its flip check reference: flip_reference.py), stage{N}.last.pt
+(every epoch, to resume), stage{N}.log.jsonl; a resumed run ends bit-identical on the CPU (same
+thread count; docs/design.md §2, "Determinism").
 Tests: tests/test_train_step.py, tests/test_train_resume.py, tests/test_train_e2e.py
 """
 
@@ -99,11 +98,10 @@ def fit(cfg: TrainConfig, say=print) -> dict:
 
 def loss_weights(spec: StageSpec, cfg: TrainConfig, epoch: int) -> dict[str, float]:
     """The keywords of this epoch's stage loss (spec.loss_weights): lam (Eq. 1), alpha_t (Eq. 7,
-    ramping only in the stage with the wall prior), beta_la and beta_scar (Eq. 5), and
-    wall_weighting (which weight map Eq. 8 uses, losses/stage_losses.scar_weight)."""
+    ramping only with the wall prior), beta_la, beta_scar (Eq. 5), wall_weighting (Eq. 8's W)."""
     alpha = alpha_schedule(epoch, cfg.alpha_max, cfg.alpha_ramp_epochs) if spec.wall_prior else 0.0
-    every = {"lam": cfg.lam, "alpha_t": alpha, "beta_la": cfg.beta_la, "beta_scar": cfg.beta_scar}
-    every["wall_weighting"] = cfg.wall_weighting
+    every = {"lam": cfg.lam, "alpha_t": alpha, "beta_la": cfg.beta_la, "beta_scar": cfg.beta_scar,
+             "wall_weighting": cfg.wall_weighting}  # fmt: skip
     return {name: every[name] for name in spec.loss_weights}
 
 

@@ -8,10 +8,9 @@ beta, Eq. 5), `train_epoch` (one augmented patch per case, Eq. 2 and Table 1 in 
 torchrun each rank its share, runtime/distributed.py), whose `train_step` runs the forward (Eq. 4,
 models/), the stage table's loss called directly (Stage II: losses/stage_losses.stage2_loss, Eq. 5
 with the W-weighted scar term of Eq. 7-8, DiceCE of Eq. 1 in losses/dice_ce.py), backward and the
-optimiser step; then validation, early stopping, checkpoints, a log line (epoch_end.py).
-Autocast is built once (runtime/device.autocast_for); a GradScaler only for fp16; losses in
-float32; gradients unscaled before clipping. A non-finite loss takes no step: up to FP16_SKIPS in a
-row under fp16 (the scaler calibrating), otherwise training stops. Files in cfg.out: stage{N}.pt
+optimiser step; then validation, early stopping, checkpoints, a log line (epoch_end.py). One
+autocast (runtime/device.py); a GradScaler only for fp16; float32 losses; unscaled clipping.
+A non-finite loss takes no step: up to FP16_SKIPS in a row under fp16 (the scaler calibrating), otherwise training stops. Files in cfg.out: stage{N}.pt
 (best validation Dice; at the end, its flip check reference: flip_reference.py), stage{N}.last.pt
 (every epoch, to resume), stage{N}.log.jsonl; a resumed run ends bit-identical on the CPU (same
 thread count; docs/design.md §2, "Determinism").
@@ -84,7 +83,7 @@ def fit(cfg: TrainConfig, say=print) -> dict:
             (tqdm.write if run.bars else say)(epoch_line(record))
         if world.main and state is not None and not paths["best"].exists():  # no validation ran
             save_checkpoint(state, paths["best"])
-        if world.main and val and paths["best"].exists():  # the flip check's reference
+        if world.main and val and paths["best"].exists():  # flip_reference.py
             record_flip_reference(paths["best"], spec, cfg, val, run.amp_dtype, device)
         distributed.barrier()  # the files are written before any rank goes on
     return {
@@ -183,21 +182,17 @@ def epoch_order(n_cases: int, steps: int, sampler: torch.Generator) -> torch.Ten
     return torch.randperm(n_cases, generator=sampler)
 
 
-class NonFiniteBudget:
-    """Skips left for consecutive non-finite losses; a finite step restores the allowance."""
-
+class NonFiniteBudget:  # skips left for consecutive non-finite losses; else 0 (the first stops)
     def __init__(self, allowance: int):
         self.allowance = self.left = allowance
 
     @classmethod
-    def for_amp(cls, amp_dtype: torch.dtype | None) -> NonFiniteBudget:
-        """FP16_SKIPS under fp16 autocast, else 0 (the first non-finite loss stops training)."""
+    def for_amp(cls, amp_dtype: torch.dtype | None) -> NonFiniteBudget:  # FP16_SKIPS under fp16
         return cls(FP16_SKIPS if amp_dtype == torch.float16 else 0)
 
-    def spend(self) -> bool:
-        """Use one skip; False when none was left (training must stop)."""
+    def spend(self) -> bool:  # one skip; False when none was left (training must stop)
         self.left -= 1
         return self.left >= 0
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # a finite step: the whole allowance again
         self.left = self.allowance

@@ -5,8 +5,8 @@ in LPS orientation is not, and the members' agreement is computed by hand."""
 import math
 
 import numpy as np
-from scipy import ndimage
 import pytest
+from scipy import ndimage
 
 from lascar_ref.data import make_phantom
 from lascar_ref.data.orientation import to_ras

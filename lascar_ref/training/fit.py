@@ -10,7 +10,8 @@ models/), the stage table's loss called directly (Stage II: losses/stage_losses.
 with the W-weighted scar term of Eq. 7-8, DiceCE of Eq. 1 in losses/dice_ce.py), backward and the
 optimiser step; then validation, early stopping, checkpoints, a log line (epoch_end.py). One
 autocast (runtime/device.py); a GradScaler only for fp16; float32 losses; unscaled clipping.
-A non-finite loss takes no step: up to FP16_SKIPS in a row under fp16 (the scaler calibrating), otherwise training stops. Files in cfg.out: stage{N}.pt
+A non-finite loss takes no step: up to FP16_SKIPS in a row under fp16 (the scaler
+calibrating), otherwise training stops. Files in cfg.out: stage{N}.pt
 (best validation Dice; at the end, its flip check reference: flip_reference.py), stage{N}.last.pt
 (every epoch, to resume), stage{N}.log.jsonl; a resumed run ends bit-identical on the CPU (same
 thread count; docs/design.md §2, "Determinism").

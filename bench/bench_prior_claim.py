@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,6 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import prior_ledger  # noqa: E402  (bench/prior_ledger.py)
+from bench_prior import DEMO_DATA, N_FOLDS, train  # noqa: E402  (the same data, folds, runner)
 
 from lascar_ref.checkpoints import load_checkpoint  # noqa: E402
 from lascar_ref.config import config_dict, make_config  # noqa: E402
@@ -93,14 +93,6 @@ METRICS = (
     "dice_true",
     "predicted_ml",
 )
-_DEMO = make_config("demo")
-DEMO_DATA = dict(
-    n_task1=_DEMO.phantom_task1,
-    n_task2_only=_DEMO.phantom_task2_only,
-    shape=_DEMO.phantom_shape,
-    spacing=_DEMO.phantom_spacing,
-)
-N_FOLDS = 2
 
 
 def protocol(pilot: bool) -> dict:
@@ -123,26 +115,24 @@ def claim_scores(cases: list[dict]) -> dict[str, float]:
     (X, Y, Z) arrays "pred", "label", "true", "enhancing", "band" and "voxel_ml" (ml per voxel).
     Shares and ml pool the scans' voxels (a share is NaN when nothing is predicted: undefined,
     never 0); the Dice values are means over the scans (metrics.dice: 1 where both are empty)."""
-    pred = sum(int(c["pred"].sum()) for c in cases)
-    on = sum(int((c["pred"] & c["enhancing"]).sum()) for c in cases)
-    out = sum(int((c["pred"] & ~c["band"]).sum()) for c in cases)
-    ml = [c["voxel_ml"] for c in cases]
 
-    def pooled_ml(key):
-        if key == "enhancing":
-            return sum(float((c["pred"] & c["enhancing"]).sum()) * v for c, v in zip(cases, ml))
-        if key == "outside":
-            return sum(float((c["pred"] & ~c["band"]).sum()) * v for c, v in zip(cases, ml))
-        return sum(float(c["pred"].sum()) * v for c, v in zip(cases, ml))
+    def voxels(c, which):  # predicted voxels: all, on confounders, outside the band
+        return int({"all": c["pred"], "on": c["pred"] & c["enhancing"],
+                    "out": c["pred"] & ~c["band"]}[which].sum())  # fmt: skip
 
+    def pooled(which):  # (voxels, ml) over the scans
+        return (sum(voxels(c, which) for c in cases),
+                sum(voxels(c, which) * c["voxel_ml"] for c in cases))  # fmt: skip
+
+    (pred, pred_ml), (on, on_ml), (out, out_ml) = pooled("all"), pooled("on"), pooled("out")
     return {
         "confounder_share": on / pred if pred else math.nan,
-        "confounder_ml": pooled_ml("enhancing"),
+        "confounder_ml": on_ml,
         "outside_share": out / pred if pred else math.nan,
-        "outside_ml": pooled_ml("outside"),
+        "outside_ml": out_ml,
         "dice_label": float(np.mean([dice(c["pred"], c["label"]) for c in cases])),
         "dice_true": float(np.mean([dice(c["pred"], c["true"]) for c in cases])),
-        "predicted_ml": pooled_ml("all"),
+        "predicted_ml": pred_ml,
         "n_cases": len(cases),
     }
 
@@ -158,21 +148,6 @@ def write_data(out: Path, rates: list[str]) -> dict[str, Path]:
             write_phantom_dataset(d, seed=0, label_noise=RATES[r], truth=truth, **DEMO_DATA)
         dirs[r] = d
     return dirs
-
-
-def train(stage: int, run: Path, data: Path, seed: int, fold: int, extra: list[str]) -> None:
-    """train.py for one stage unless complete; an interrupted run resumed from its .last.pt."""
-    best, last = run / f"stage{stage}.pt", run / f"stage{stage}.last.pt"
-    if best.is_file() and load_checkpoint(best, schema="eval").get("complete"):
-        return
-    cmd = [sys.executable, str(ROOT / "train.py"), "--stage", str(stage), "--preset", "demo"]
-    if last.is_file():
-        cmd += ["--resume", str(last)]
-    else:
-        cmd += ["--data", str(data), "--seed", str(seed), "--fold", str(fold)]
-        cmd += ["--n-folds", str(N_FOLDS), "--out", str(run)]
-        cmd += ["--cache", str(run.parents[2] / "cache"), *extra]
-    subprocess.run([*cmd, "--no-progress"], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
 
 
 def score(ckpt: Path, data: Path, truth: Path) -> dict[str, float]:

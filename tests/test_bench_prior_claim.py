@@ -16,10 +16,11 @@ import prior_ledger  # noqa: E402
 
 
 def case(pred, label, true, enhancing, band, voxel_ml=0.5):
-    as_bool = [np.array(v, dtype=bool).reshape(len(v), 1, 1) for v in (pred, label, true)]
-    rest = [np.array(v, dtype=bool).reshape(len(v), 1, 1) for v in (enhancing, band)]
-    keys = ("pred", "label", "true", "enhancing", "band")
-    return {**dict(zip(keys, as_bool + rest)), "voxel_ml": voxel_ml}
+    """One scan of the testbed's measures, each mask a row of voxels (N, 1, 1) bool."""
+    masks = dict(pred=pred, label=label, true=true, enhancing=enhancing, band=band)
+    return {k: np.array(v, dtype=bool)[:, None, None] for k, v in masks.items()} | {
+        "voxel_ml": voxel_ml
+    }
 
 
 def test_claim_scores_by_hand():

@@ -32,12 +32,21 @@ def ras_spacing(affine: np.ndarray, spacing_mm) -> tuple[float, float, float]:
     return tuple(out)
 
 
+def thick_axis(spacing_ras) -> int | None:
+    """The RAS axis (0 or 1) of an anisotropic scan's thickest axis when it is not the slice
+    axis Z, else None (an axial or near-isotropic scan)."""
+    thick = int(np.argmax(spacing_ras))
+    if thick == 2 or max(spacing_ras) <= ANISOTROPY * min(spacing_ras):
+        return None
+    return thick
+
+
 def thick_axis_note(spacing_ras) -> str | None:
     """None for an axial (or isotropic) scan, else the line that says a thick axis is not the
     slice axis: "thickest axis after reorientation to RAS is X (2.50 mm against 0.62 mm), not
     the slice axis Z (a sagittal or coronal stack?): resampled like an axial scan"."""
-    thick = int(np.argmax(spacing_ras))
-    if thick == 2 or max(spacing_ras) <= ANISOTROPY * min(spacing_ras):
+    thick = thick_axis(spacing_ras)
+    if thick is None:
         return None
     return (
         f"thickest axis after reorientation to RAS is {'XYZ'[thick]} "

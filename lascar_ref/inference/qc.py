@@ -7,8 +7,7 @@ A scan's `qc` is a list of short reasons, empty when nothing is suspicious. Chec
           voxel spacing outside what LGE MRI uses; a thickest axis that is not the slice axis (Z)
           after RAS reorientation, so that the 2.5 mm target spacing would thin a fine axis;
   output  no LA; an LA volume outside the plausible range; an LA whose volume lies largely outside
-          its largest piece; predicted scar
-          far from the Eq. 6 wall band of the predicted LA;
+          its largest piece; predicted scar far from the Eq. 6 wall band of the predicted LA;
   members the mean pairwise Dice of an ensemble's members, per structure, below a threshold;
   flips   for a structure one checkpoint gives alone (predict.py; --no-flip-check skips it), the
           mean pairwise Dice of its predictions under the identity and a flip of each axis
@@ -29,7 +28,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ..data.orientation import ANISOTROPY
+from ..data.orientation import thick_axis
 
 # Input. The relative spread below which an image carries no anatomy (a constant, zero or
 # saturated volume; float noise of a constant stays far below it).
@@ -41,8 +40,8 @@ MIN_FOV_MM = 40.0
 # 2.5 mm; isotropic 1-1.5 mm 3-D sequences; thick 2-D stacks up to 4-5 mm).
 IN_PLANE_MM = (0.3, 2.0)
 SLICE_MM = (0.5, 5.0)
-# ANISOTROPY (data/orientation.py): a thickest axis this much thicker than the finest must be
-# the slice axis (Z after RAS reorientation), which the 2.5 mm target spacing assumes.
+# A thick axis must be the slice axis (Z after RAS reorientation), which the 2.5 mm target
+# spacing assumes (data/orientation.thick_axis, its ANISOTROPY).
 # The header's pixdim and the affine's voxel sizes should agree; a relative difference above
 # this means one of them was edited by hand and the geometry is in doubt (we use the affine).
 PIXDIM_TOLERANCE = 1e-3
@@ -94,8 +93,8 @@ def input_flags(ras: np.ndarray, ras_spacing) -> list[str]:
         SLICE_MM[0] <= z <= SLICE_MM[1]
     ):
         flags.append(f"spacing {x:g} x {y:g} x {z:g} mm outside LGE ranges")
-    thick = int(np.argmax(ras_spacing))
-    if max(ras_spacing) > ANISOTROPY * min(ras_spacing) and thick != 2:
+    thick = thick_axis(ras_spacing)
+    if thick is not None:
         flags.append(f"thickest axis is {'XYZ'[thick]}, not the slice axis Z")
     return flags
 

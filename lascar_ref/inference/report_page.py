@@ -12,7 +12,7 @@ The page (PAGE_INCHES at overlay.DPI), top to bottom:
      winning each pixel, shaded by n . v, wall grey, scar red (`render_view`). The screen's left
      and right edges are labelled with the patient's direction they point to (an anterior view
      has the patient's right on the left, as the radiological convention);
-  3. the regional burden (scar_regions.py: % of each region's nodes, its share of all scar
+  3. the regional burden (scar_regions.py: % of each region's area, its share of all scar
      written on the bar) and a text block: volumes, the Eq. 6 band and surface burdens, the Utah
      stage, the input check against the training images, the quality flags (or "none"), and
      the caveat that the regions are landmark-free.

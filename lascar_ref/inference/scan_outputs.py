@@ -32,11 +32,13 @@ SUMMARY_KEYS = (
 )
 DEFINITIONS = {
     "burden_wall": "predicted LA, Eq. 6",
-    "surface_burden": "predicted scar projected onto the predicted LA surface",
+    "surface_burden": "predicted scar projected onto the predicted LA surface, % of its area"
+    " (each node weighted by the mm^2 it stands for)",
     "utah_stage": "Marrouche et al. 2014: I < 10%, II < 20%, III < 30%, IV >= 30%",
     "regions": "surface nodes by direction from the LA centroid in RAS, landmark-free:"
-    " {region}_burden_pct = scar nodes / nodes of the region, {region}_share_pct ="
-    " the region's scar nodes / all scar nodes (inference/scar_regions.py)",
+    " {region}_burden_pct = area of the region's scar nodes / area of its nodes,"
+    " {region}_share_pct = area of the region's scar nodes / area of all scar nodes, each node"
+    " weighted by the mm^2 it stands for (inference/scar_regions.py)",
 }
 
 

@@ -3,9 +3,11 @@ negatives, and what the flagged scans' Dice is — docs/design.md §10 (new scan
 lascar_ref/inference/input_stats.py, lascar_ref/inference/qc.py.
 
   python bench/bench_flags.py --ckpt RUN/stage3.pt --la-ckpt RUN/stage2.pt --out DIR
-                              [--n 12] [--seed 0] [--time-full-size]
+                              [--n 12] [--seed 0] [--kinds KIND ...] [--time-full-size]
 
 --seed 0 gave the scans the checks were designed on; --seed 1 and above are fresh negatives.
+--kinds: only these kinds (default: all, in the order below); a kind's scans do not depend on
+which other kinds run.
 
 Scans, all at the checkpoint's phantom grid (its config's phantom_shape / phantom_spacing):
   in_distribution  N fresh phantoms of the generator the checkpoint was trained on (seeds the
@@ -167,8 +169,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=12, help="scans per kind (default: 12)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     ap.add_argument("--time-full-size", action="store_true")
     a = ap.parse_args(argv)
+    kinds = [k for k in KINDS if k in a.kinds]
     torch.set_grad_enabled(False)
     device = torch.device("cpu")
     scar, la = load_predictor(a.ckpt, device), load_predictor(a.la_ckpt, device)
@@ -181,7 +185,7 @@ def main(argv=None) -> int:
     shape, spacing = tuple(cfg["phantom_shape"]), tuple(cfg["phantom_spacing"])
     affine = affine_for(shape, spacing)
     rows, t0 = [], time.perf_counter()
-    for kind in KINDS:
+    for kind in kinds:
         for i in range(a.n):
             seed = fresh_seed(a.seed, kind, i)
             image, labels = make_scan(kind, seed, shape, spacing)
@@ -262,7 +266,7 @@ def table(rows) -> str:
     head += ["flip flag (fixed) LA", "flip flag (fixed) scar", "any qc flag"]
     head += ["LA Dice", "scar Dice", "flip Dice LA, median", "flip Dice scar, median"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for kind in KINDS:
+    for kind in (k for k in KINDS if any(r["kind"] == k for r in rows)):
         rs = [r for r in rows if r["kind"] == kind]
         med = {k: median([r[k] for r in rs]) for k in ("flip_dice_la", "flip_dice_scar")}
         lines.append(
